@@ -1,0 +1,1 @@
+"""The site generator behind build.py: load → validate → render → write, one module per stage."""

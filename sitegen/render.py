@@ -1,0 +1,136 @@
+"""Stage 3, render: the Site through the Jinja templates into pages, one set per language.
+Every link is relative, so the site works under any sub-path of any static server."""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+from markupsafe import Markup
+
+from .model import Agency, Language, Site
+from .text import activity_label, agency_label
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page in every language: a language-neutral key ('agencies/x/') and its template."""
+
+    key: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def output_path(self, lang: Language) -> str:
+        """Where the page is written inside site/: a folder with index.html, or a named file."""
+        path = self.url_path(lang)
+        return path + "index.html" if path.endswith("/") or not path else path
+
+    def url_path(self, lang: Language) -> str:
+        return (lang.path + "/" if lang.path else "") + self.key
+
+
+def site_pages(site: Site) -> list[Page]:
+    """Every page of the site, in the order of the recipe: home, agencies, index, print, data, 404."""
+    agencies = site.agencies
+    return [
+        Page("", "home.html"),
+        *(Page(f"agencies/{agency.slug}/", "agency.html",
+               {"agency": agency,
+                "previous": agencies[i - 1] if i > 0 else None,
+                "next": agencies[i + 1] if i + 1 < len(agencies) else None})
+          for i, agency in enumerate(agencies)),
+        Page("activities/", "activities.html"),
+        Page("print/", "print.html"),
+        Page("data/", "data.html"),
+        Page("404.html", "404.html"),
+    ]
+
+
+def relative(from_dir: str, target: str) -> str:
+    """A relative link from a page's folder to a path inside site/ ('' is the site root)."""
+    rel = posixpath.relpath(target or ".", from_dir or ".")
+    if rel == ".":
+        return "./"
+    return rel + "/" if target.endswith("/") else rel
+
+
+def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:
+    """Jinja with autoescaping everywhere and undefined names as errors, not blank text."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
+    )
+    env.filters["activity_label"] = activity_label
+    env.filters["agency_label"] = agency_label
+    return env
+
+
+class Renderer:
+    """Renders pages for one build: knows the site, its assets and its base URL."""
+
+    def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
+                 extras: dict[str, Any] | None = None):
+        self.env, self.site, self.assets = env, site, assets
+        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.extras = extras or {}
+
+    def render(self, page: Page, lang: Language) -> bytes:
+        template = self.env.get_template(page.template)
+        return template.render(self.context(page, lang)).encode("utf-8")
+
+    def context(self, page: Page, lang: Language) -> dict[str, Any]:
+        here = page.url_path(lang)
+        here_dir = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
+        strings = {key: texts[lang.code] for key, texts in self.site.config.strings.items()}
+
+        def url(key: str, language: Language = lang) -> str:
+            return relative(here_dir, Page(key, "").url_path(language))
+
+        def absolute(key: str, language: Language = lang) -> str:
+            return self.base_url + Page(key, "").url_path(language) if self.base_url else ""
+
+        return {
+            "site": self.site, "config": self.site.config, "lang": lang, "code": lang.code,
+            "languages": self.site.languages, "page": page, "t": strings,
+            "url": url, "absolute": absolute, "asset": self._asset_url(here_dir),
+            "root": relative(here_dir, ""), "base_url": self.base_url,
+            "count": _counter(strings), **self.extras, **page.context,
+        }
+
+    def _asset_url(self, here_dir: str) -> Callable[[str], str]:
+        def asset(name: str) -> str:
+            return relative(here_dir, self.assets[name])
+        return asset
+
+
+def _counter(strings: dict[str, str]) -> Callable[[int], str]:
+    def count(n: int) -> str:
+        return strings["activity_count_one"] if n == 1 else strings["activity_count"].replace("{n}", str(n))
+    return count
+
+
+def markdown_converter() -> Callable[[str], Markup]:
+    """CommonMark without raw HTML (so content cannot inject markup); unsafe link schemes dropped."""
+    from markdown_it import MarkdownIt  # imported here: only builds that render need it
+
+    md = MarkdownIt("commonmark", {"html": False})
+    return lambda text: Markup(md.render(text))
+
+
+def convert_markdown(site: Site, cache: dict[str, Markup] | None = None) -> None:
+    """Convert every activity body once; the pages that show it reuse the HTML."""
+    convert = markdown_converter()
+    cache = {} if cache is None else cache
+    for activity in site.activities:
+        for code, text in activity.text.items():
+            if text not in cache:
+                cache[text] = convert(text)
+            activity.html[code] = cache[text]
+

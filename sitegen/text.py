@@ -1,0 +1,33 @@
+"""Numbering and text helpers shared by pages and data files."""
+from __future__ import annotations
+
+_DIGITS = "零一二三四五六七八九"
+_UNITS = ["", "十", "百", "千"]
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 23 → 二十三, 66 → 六十六, 105 → 一百零五 (as numbered in the document)."""
+    if not 0 < n < 10000:
+        return str(n)
+    digits = [int(d) for d in str(n)]
+    out, zero = "", False
+    for position, digit in enumerate(digits):
+        unit = _UNITS[len(digits) - position - 1]
+        if digit == 0:
+            zero = True
+            continue
+        if zero and out:
+            out += "零"
+        zero = False
+        out += ("" if digit == 1 and unit == "十" and not out else _DIGITS[digit]) + unit
+    return out
+
+
+def activity_label(number: int, numerals: str) -> str:
+    """How the document numbers an activity: （一） in Chinese, 1. in Arabic numerals."""
+    return f"（{chinese_numeral(number)}）" if numerals == "chinese" else f"{number}."
+
+
+def agency_label(number: int, numerals: str) -> str:
+    """How the document numbers an agency's section: 一、 in Chinese, 1. in Arabic numerals."""
+    return f"{chinese_numeral(number)}、" if numerals == "chinese" else f"{number}."
