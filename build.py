@@ -19,18 +19,21 @@ DEFAULTS = {"content": ROOT / "content", "out": ROOT / "site",
             "templates": ROOT / "templates", "assets": ROOT / "assets"}
 
 
-def render_site(site, templates: Path, assets: Path, base_url: str) -> dict[str, bytes]:
-    """Every file of the site by its path inside site/: the recipe, one line per kind of output."""
+def render_site(site, templates: Path, assets: Path, base_url: str,
+                env=None, markdown_cache: dict | None = None) -> dict[str, bytes]:
+    """Every file of the site by its path inside site/: the recipe, one line per kind of output.
+
+    serve passes a long-lived Jinja environment and Markdown cache so a rebuild redoes little."""
     from sitegen import outputs, render, write
 
-    render.convert_markdown(site)
+    render.convert_markdown(site, markdown_cache)
     names, files = write.fingerprinted_assets(assets)
     for lang in site.languages:
         write.add_fingerprinted(names, files, f"search-{lang.code}.json", outputs.search_data(site, lang))
         write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
     files["data/activities.json"] = outputs.open_data_json(site)
     files["data/activities.csv"] = outputs.open_data_csv(site)
-    renderer = render.Renderer(render.make_environment(templates), site, names, base_url, {"qr": qr_svg})
+    renderer = render.Renderer(env or render.make_environment(templates), site, names, base_url, {"qr": qr_svg})
     pages = render.site_pages(site)
     for page in pages:
         for lang in site.languages:
@@ -55,20 +58,28 @@ def qr_svg(url: str):
 
 
 def build(content: Path, out: Path, base_url: str | None = None,
-          templates: Path = DEFAULTS["templates"], assets: Path = DEFAULTS["assets"]) -> dict[str, bytes]:
-    """Load, validate, render and write; raises ContentError and leaves `out` untouched on a mistake."""
+          templates: Path = DEFAULTS["templates"], assets: Path = DEFAULTS["assets"]):
+    """Load, validate, render and write; raises ContentError and leaves `out` untouched on a mistake.
+    Returns the site model and the files written."""
     from sitegen.validate import load_site
     from sitegen.write import write_site
 
     site = load_site(content)
     files = render_site(site, templates, assets, base_url if base_url is not None else site.config.base_url)
     write_site(files, out)
-    return files
+    return site, files
 
 
-def summary(files: dict[str, bytes], seconds: float) -> str:
-    pages = sum(1 for name in files if name.endswith(".html"))
-    return f"built {pages} pages, {len(files)} files in {seconds * 1000:.0f} ms"
+def summary(files: dict[str, bytes], languages, seconds: float) -> str:
+    """The one line a build prints: pages per language, files, time."""
+    pages = [name for name in files if name.endswith(".html")]
+    per_language = {lang.code: 0 for lang in languages}
+    for name in pages:
+        first = name.split("/", 1)[0]
+        code = next((lang.code for lang in languages if lang.path and lang.path == first), languages[0].code)
+        per_language[code] += 1
+    counts = ", ".join(f"{n} {code}" for code, n in per_language.items())
+    return f"built {len(pages)} pages ({counts}), {len(files)} files in {seconds * 1000:.0f} ms"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -109,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {len(SCHEMAS)} schemas to {args.content / 'schema'}")
         elif args.command == "serve":
             from sitegen.serve import serve
-            return serve(args, build)
+            return serve(args, DEFAULTS["templates"], DEFAULTS["assets"], render_site)
         else:
-            files = build(args.content, args.out, args.base_url)
-            print(summary(files, time.perf_counter() - started))
+            site, files = build(args.content, args.out, args.base_url)
+            print(summary(files, site.languages, time.perf_counter() - started))
     except ContentError as err:
         print(err.report(), file=sys.stderr)
         return 1

@@ -107,7 +107,21 @@ def robots(sitemap_url: str) -> bytes:
     return (text + f"Sitemap: {sitemap_url}\n" if sitemap_url else text).encode("utf-8")
 
 
+_CSS_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.:;!?()[]_-")
+
+
+def _css_string(text: str) -> str:
+    """`text` as a double-quoted CSS string, in plain ASCII: every other character (quotes,
+    backslashes, newlines, <, Chinese…) as a hex escape, whose closing space CSS consumes."""
+    return '"' + "".join(c if c in _CSS_PLAIN else f"\\{ord(c):x} " for c in text) + '"'
+
+
 def print_css(site: Site, lang: Language) -> bytes:
-    """The running title for printed pages of one language (CSS cannot read it from the page)."""
-    title = "".join(c if c.isalnum() or c in " -–—:,.()（）“”、" else f"\\{ord(c):x} " for c in site.config.title[lang.code])
-    return ("@page { @top-center { content: \"%s\"; font-size: 9pt; color: #555; } }\n" % title).encode("utf-8")
+    """The running title for printed pages of one language, in the top margin of every page
+    (CSS cannot read it from the page: Chromium has no string-set). Linked with media=print."""
+    title = site.config.title[lang.code]
+    return ("/* Printed pages (%s): the running title; made by build.py from site.yaml */\n"
+            "@page {\n  @top-center {\n    content: %s;\n"
+            "    font-family: system-ui, \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif;\n"
+            "    font-size: 9pt; color: #444;\n  }\n}\n"
+            % (lang.code, _css_string(title))).encode("ascii")

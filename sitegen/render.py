@@ -10,7 +10,8 @@ from typing import Any, Callable
 import jinja2
 from markupsafe import Markup
 
-from .model import Agency, Language, Site
+from .errors import ContentError, Problem
+from .model import Language, Site
 from .text import activity_label, agency_label
 
 
@@ -53,7 +54,7 @@ def relative(from_dir: str, target: str) -> str:
     rel = posixpath.relpath(target or ".", from_dir or ".")
     if rel == ".":
         return "./"
-    return rel + "/" if target.endswith("/") else rel
+    return rel + "/" if target.endswith("/") or not target else rel
 
 
 def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:
@@ -82,8 +83,15 @@ class Renderer:
         self.extras = extras or {}
 
     def render(self, page: Page, lang: Language) -> bytes:
-        template = self.env.get_template(page.template)
-        return template.render(self.context(page, lang)).encode("utf-8")
+        """One page in one language; a template mistake is reported like a content mistake."""
+        try:
+            template = self.env.get_template(page.template)
+            return template.render(self.context(page, lang)).encode("utf-8")
+        except jinja2.TemplateSyntaxError as err:
+            raise ContentError([Problem(err.filename or err.name or page.template, err.message or "", err.lineno)])
+        except jinja2.TemplateError as err:
+            raise ContentError([Problem(str(Path(self.env.loader.searchpath[0]) / page.template),
+                                        f"while rendering {page.url_path(lang) or '/'}: {err}")])
 
     def context(self, page: Page, lang: Language) -> dict[str, Any]:
         here = page.url_path(lang)

@@ -68,3 +68,20 @@ def _swap(new: Path, out: Path) -> None:
         old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path) -> None:
+    """For serve: update the site/ this process wrote last, touching only files that changed.
+    The new build is complete in memory before anything is written."""
+    if not out.is_dir():
+        write_site(files, out)
+        return
+    for relpath in sorted(files):
+        if previous.get(relpath) != files[relpath]:
+            target = out / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged = target.with_name(f".{target.name}.new")
+            staged.write_bytes(files[relpath])
+            os.replace(staged, target)  # a reader sees the old file or the new one, never half
+    for relpath in sorted(set(previous) - set(files)):
+        (out / relpath).unlink(missing_ok=True)

@@ -1,7 +1,10 @@
 /* Search on the activities page, in the browser, with MiniSearch.
-   Chinese is matched like Ctrl+F: Han text is indexed as single characters and overlapping
-   bigrams (no word segmentation, which disagrees with what readers type), and every hit is then
-   confirmed to contain the query as a substring. English words match by prefix with typo tolerance.
+   Chinese is matched like Ctrl+F: a query part with Han characters or digits (and, on the Chinese
+   page, any part) must occur in the activity's title, agency name or text, once whitespace and
+   punctuation are ignored; every activity is checked, so nothing that contains it is missed.
+   English words match by prefix with typo tolerance. Han text is indexed as single characters and
+   overlapping bigrams (no word segmentation, which disagrees with what readers type) so that
+   MiniSearch can rank; activities matched in their title or agency name come first.
    The page lists every activity without JavaScript; this only filters and ranks that list. */
 (function () {
   "use strict";
@@ -17,7 +20,9 @@
   var HAN = /[\u3400-\u9fff\uf900-\ufaff]/;
   var TOKENS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{N}]+/gu;
   var NOISE = /[\s\p{P}\p{S}]+/gu;
-  var data = null, index = null, loading = null, composing = false, timer = 0;
+  var WORD = "[\\p{L}\\p{N}]";
+  var literalPage = form.dataset.lang === "zh";
+  var data = null, index = null, loading = null, composing = false, typing = false, timer = 0, latest = 0;
 
   /* Han runs → characters + bigrams; other runs → lowercase words. */
   function tokenize(string) {
@@ -32,6 +37,7 @@
     return out;
   }
   function normalize(string) { return string.toLowerCase().replace(NOISE, ""); }
+  function escapeRegExp(string) { return string.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -49,7 +55,8 @@
           data = loaded[1];
           data.activities.forEach(function (a) {
             a.agencyName = data.agencies[a.agency].name;
-            a.haystack = normalize(a.title + " " + a.agencyName + " " + a.text);
+            /* Each field on its own, so that a match never spans the end of one and the start of the next. */
+            a.plain = { title: normalize(a.title), agency: normalize(a.agencyName), text: normalize(a.text) };
           });
           index = new window.MiniSearch({
             idField: "number", fields: ["title", "agencyName", "text"], tokenize: tokenize,
@@ -57,11 +64,12 @@
             searchOptions: {
               boost: { title: 3, agencyName: 2 }, combineWith: "AND", tokenize: tokenize,
               prefix: function (term) { return !HAN.test(term); },
-              fuzzy: function (term) { return !HAN.test(term) && term.length > 3 ? 0.2 : false; }
+              fuzzy: function (term) { return !HAN.test(term) && /^\p{L}{5,}$/u.test(term) ? 0.2 : false; }
             }
           });
           index.addAll(data.activities);
         });
+      loading.catch(function () { loading = null; });  // let a later search try again
     }
     return loading;
   }
@@ -85,47 +93,93 @@
     return window.location.pathname + (query ? "?" + query : "");
   }
 
+  /* A query part is matched literally (as a substring) if it has Han characters or digits, or on a
+     page whose language is written without spaces; other parts are words for MiniSearch. */
+  function isLiteral(part) { return literalPage || HAN.test(part) || /\p{N}/u.test(part); }
+  function parseQuery(q) {
+    var parts = q.split(/\s+/).filter(Boolean);
+    var words = parts.filter(function (part) { return !isLiteral(part); }).join(" ");
+    return {
+      needles: parts.filter(isLiteral).map(normalize).filter(Boolean),
+      words: tokenize(words).length ? words : ""  // punctuation alone is ignored
+    };
+  }
+  function inHeading(a, needle) { return a.plain.title.indexOf(needle) !== -1 || a.plain.agency.indexOf(needle) !== -1; }
+  function contains(a, needle) { return inHeading(a, needle) || a.plain.text.indexOf(needle) !== -1; }
+
+  /* The matching activities, best first, each as {activity, terms}: terms are the words of the
+     activity that matched the English words of the query (after prefix and typo matching). */
   function find(state) {
-    var byNumber = {};
-    data.activities.forEach(function (a) { byNumber[a.number] = a; });
-    var hits;
-    if (state.q) {
-      var needles = state.q.split(/\s+/).filter(HAN.test.bind(HAN)).map(normalize);
-      hits = index.search(state.q).map(function (hit) { return byNumber[hit.id]; }).filter(function (a) {
-        return needles.every(function (needle) { return a.haystack.indexOf(needle) !== -1; });
-      });
-    } else {
-      hits = data.activities.slice();
-    }
-    return hits.filter(function (a) {
+    var query = parseQuery(state.q);
+    var found = data.activities.filter(function (a) {
       return (!state.agency || data.agencies[a.agency].slug === state.agency) &&
-        (!state.topic || a.topics.indexOf(state.topic) !== -1);
+        (!state.topic || a.topics.indexOf(state.topic) !== -1) &&
+        query.needles.every(function (needle) { return contains(a, needle); });
+    });
+    var info = {};
+    found.forEach(function (a) { info[a.number] = { activity: a, score: 0, heading: 0, terms: [] }; });
+    if (query.words) {
+      var wordHits = {};
+      index.search(query.words).forEach(function (hit) { wordHits[hit.id] = hit; });
+      found = found.filter(function (a) { return wordHits[a.number]; });
+      found.forEach(function (a) {
+        var hit = wordHits[a.number], entry = info[a.number];
+        entry.score += hit.score;
+        entry.terms = hit.terms;
+        /* A query word counts as a heading match if a word starting with it (not a mere typo
+           match) is in the title or the agency name. */
+        hit.queryTerms.forEach(function (term) {
+          if (hit.terms.some(function (t) {
+            return t.indexOf(term) === 0 && hit.match[t].some(function (f) { return f !== "text"; });
+          })) entry.heading += 1;
+        });
+      });
+    }
+    if (query.needles.length && found.length > 1) {
+      index.search(query.needles.join(" "), { combineWith: "OR", prefix: false, fuzzy: false })
+        .forEach(function (hit) { if (info[hit.id]) info[hit.id].score += hit.score; });
+    }
+    return found.map(function (a) {
+      var entry = info[a.number];
+      query.needles.forEach(function (needle) { if (inHeading(a, needle)) entry.heading += 1; });
+      return entry;
+    }).sort(function (x, y) {
+      return y.heading - x.heading || y.score - x.score || x.activity.number - y.activity.number;
     });
   }
 
-  /* Terms to highlight: the Chinese parts of the query as typed, and the English words. */
-  function highlighter(query) {
-    var terms = query.split(/\s+/).filter(Boolean).map(function (t) {
-      return t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    });
-    return terms.length ? new RegExp("(" + terms.join("|") + ")", "giu") : null;
+  /* What to highlight in one result: the literal parts of the query, wherever whitespace or
+     punctuation interrupts them, and the whole words that matched the English words. */
+  function highlighter(query, terms) {
+    var alternatives = parseQuery(query).needles.map(function (needle) {
+      return Array.from(needle).map(escapeRegExp).join("[\\s\\p{P}\\p{S}]*");
+    }).concat(terms.map(function (term) {
+      return "(?<!" + WORD + ")" + escapeRegExp(term) + "(?!" + WORD + ")";
+    }));
+    return alternatives.length ? new RegExp(alternatives.join("|"), "giu") : null;
   }
   function appendMarked(parent, string, pattern) {
-    if (!pattern) { parent.appendChild(document.createTextNode(string)); return; }
-    string.split(pattern).forEach(function (part, i) {
-      if (!part) return;
-      if (i % 2 === 1) {
-        var mark = document.createElement("mark");
-        mark.textContent = part;
-        parent.appendChild(mark);
-      } else {
-        parent.appendChild(document.createTextNode(part));
+    var last = 0, match;
+    if (pattern) {
+      pattern.lastIndex = 0;
+      while ((match = pattern.exec(string))) {
+        if (!match[0]) { pattern.lastIndex += 1; continue; }
+        if (match.index > last) parent.appendChild(document.createTextNode(string.slice(last, match.index)));
+        el("mark", "", parent).textContent = match[0];
+        last = match.index + match[0].length;
       }
-    });
+    }
+    if (last < string.length) parent.appendChild(document.createTextNode(string.slice(last)));
+  }
+  function firstMatch(string, pattern) {
+    if (!pattern) return -1;
+    pattern.lastIndex = 0;
+    var match = pattern.exec(string);
+    return match ? match.index : -1;
   }
   function excerpt(body, pattern, han) {
     var size = han ? 60 : 180;
-    var at = pattern ? body.search(pattern) : -1;
+    var at = firstMatch(body, pattern);
     if (at < 0 || body.length <= size) return body.length > size ? body.slice(0, size) + "…" : body;
     var start = Math.max(0, at - Math.floor(size / 3));
     if (!han) { var space = body.lastIndexOf(" ", start); start = space > 0 ? space + 1 : 0; }
@@ -147,9 +201,9 @@
     results.textContent = "";
     if (!active) { status.textContent = ""; return; }
     var hits = find(state);
-    var pattern = highlighter(state.q);
     var han = HAN.test(state.q) || text.lang === "zh";
-    hits.forEach(function (a) {
+    hits.forEach(function (hit) {
+      var a = hit.activity, pattern = highlighter(state.q, hit.terms);
       var item = el("li", "result", results);
       var title = el("h2", "result__title", item);
       var link = el("a", "", title);
@@ -167,31 +221,52 @@
   function count(n) { return n === 1 ? text.countOne : text.count.replace("{n}", String(n)); }
 
   function run(state, history) {
-    if (history === "push") window.history.pushState(state, "", stateUrl(state));
-    else if (history === "replace") window.history.replaceState(state, "", stateUrl(state));
+    var url = stateUrl(state);
+    var current = window.location.pathname + window.location.search;
+    if (history === "push" && url !== current) window.history.pushState(state, "", url);
+    else if (history) window.history.replaceState(state, "", url);
+    var ticket = ++latest;  // only the latest search is shown, even if an earlier one waited for the data
     if (!(state.q || state.agency || state.topic)) { show(state); return; }
     if (!index) status.textContent = text.loading;
-    ensureIndex().then(function () { show(state); }, function () { status.textContent = text.none; });
+    ensureIndex().then(function () {
+      if (ticket === latest) show(state);
+    }, function () {
+      if (ticket === latest) status.textContent = text.none;
+    });
   }
 
-  /* Typing replaces the current history entry; a submitted search or a filter adds one. */
-  input.addEventListener("focus", function () { ensureIndex(); }, { once: true });
-  input.addEventListener("compositionstart", function () { composing = true; });
-  input.addEventListener("compositionend", function () { composing = false; run(formState(), "replace"); });
+  /* History: the first keystroke after a settled search adds an entry and later keystrokes update
+     it, so Back returns to the search before the typing; submitting or changing a filter settles
+     the search (adding an entry only if the address changes). A partial IME composition is not
+     searched: the search runs when the composition ends. */
+  function typed() {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      run(formState(), typing ? "replace" : "push");
+      typing = true;
+    }, 60);
+  }
+  function settle() {
+    clearTimeout(timer);
+    run(formState(), "push");
+    typing = false;
+  }
+  input.addEventListener("focus", function () { ensureIndex().catch(function () {}); }, { once: true });
+  input.addEventListener("compositionstart", function () { composing = true; clearTimeout(timer); });
+  input.addEventListener("compositionend", function () { composing = false; typed(); });
   input.addEventListener("input", function (event) {
     if (composing || event.isComposing) return;
-    clearTimeout(timer);
-    timer = setTimeout(function () { run(formState(), "replace"); }, 60);
+    typed();
   });
-  [agencySelect, topicSelect].forEach(function (select) {
-    select.addEventListener("change", function () { run(formState(), "push"); });
-  });
+  [agencySelect, topicSelect].forEach(function (select) { select.addEventListener("change", settle); });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    run(formState(), "push");
+    settle();
   });
   window.addEventListener("popstate", function () {
     var state = readState();
+    clearTimeout(timer);
+    typing = false;
     fillForm(state);
     run(state, null);
   });
