@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+CACHE = ROOT / ".cache"  # compiled templates, reused across runs (keyed by template source)
 DEFAULTS = {"content": ROOT / "content", "out": ROOT / "site",
             "templates": ROOT / "templates", "assets": ROOT / "assets"}
 
@@ -33,7 +34,7 @@ def render_site(site, templates: Path, assets: Path, base_url: str,
         write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
     files["data/activities.json"] = outputs.open_data_json(site)
     files["data/activities.csv"] = outputs.open_data_csv(site)
-    renderer = render.Renderer(env or render.make_environment(templates), site, names, base_url, {"qr": qr_svg})
+    renderer = render.Renderer(env or render.make_environment(templates, CACHE / "jinja"), site, names, base_url, {"qr": qr_svg})
     pages = render.site_pages(site)
     for page in pages:
         for lang in site.languages:
@@ -64,9 +65,14 @@ def build(content: Path, out: Path, base_url: str | None = None,
     from sitegen.validate import load_site
     from sitegen.write import write_site
 
+    from sitegen.render import MarkdownCache
+
     site = load_site(content)
-    files = render_site(site, templates, assets, base_url if base_url is not None else site.config.base_url)
+    markdown = MarkdownCache(CACHE)
+    files = render_site(site, templates, assets, base_url if base_url is not None else site.config.base_url,
+                        markdown_cache=markdown.entries)
     write_site(files, out)
+    markdown.save(site)
     return site, files
 
 

@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-from xml.sax.saxutils import escape, quoteattr
 
 from .model import Language, Site
 from .text import activity_label
@@ -92,10 +91,10 @@ def sitemap(site: Site, pages: list[tuple[str, list[tuple[Language, str]]]]) -> 
              'xmlns:xhtml="http://www.w3.org/1999/xhtml">']
     for _, versions in pages:
         for _, loc in versions:
-            lines.append(f"  <url><loc>{escape(loc)}</loc>")
+            lines.append(f"  <url><loc>{html.escape(loc)}</loc>")
             for lang, alt in versions:
-                lines.append(f'    <xhtml:link rel="alternate" hreflang={quoteattr(lang.html_lang)} '
-                             f"href={quoteattr(alt)}/>")
+                lines.append(f'    <xhtml:link rel="alternate" hreflang="{html.escape(lang.html_lang)}" '
+                             f'href="{html.escape(alt)}"/>')
             lines.append("  </url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")

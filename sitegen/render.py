@@ -2,6 +2,8 @@
 Every link is relative, so the site works under any sub-path of any static server."""
 from __future__ import annotations
 
+import importlib.util
+import json
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +52,17 @@ def site_pages(site: Site) -> list[Page]:
 
 
 def relative(from_dir: str, target: str) -> str:
-    """A relative link from a page's folder to a path inside site/ ('' is the site root)."""
-    rel = posixpath.relpath(target or ".", from_dir or ".")
-    if rel == ".":
-        return "./"
-    return rel + "/" if target.endswith("/") or not target else rel
+    """A relative link from a page's folder ('en/agencies/x/') to a path inside site/ ('' is the
+    root; a trailing slash means a folder). Pure string work: called thousands of times a build."""
+    here = [part for part in from_dir.split("/") if part]
+    there = target.split("/")
+    folder, name = [part for part in there[:-1] if part], there[-1]
+    common = 0
+    while common < min(len(here), len(folder)) and here[common] == folder[common]:
+        common += 1
+    parts = [".."] * (len(here) - common) + folder[common:]
+    link = "/".join(parts + [name]) if name else "/".join(parts) + "/" if parts else "./"
+    return link
 
 
 def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:
@@ -66,11 +74,22 @@ def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.E
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
+        bytecode_cache=_bytecode_cache(cache_dir),
     )
     env.filters["activity_label"] = activity_label
     env.filters["agency_label"] = agency_label
     return env
+
+
+def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    """Compiled templates on disk: a build skips compiling templates that did not change."""
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout still builds, just a little slower
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 class Renderer:
@@ -132,13 +151,49 @@ def markdown_converter() -> Callable[[str], Markup]:
     return lambda text: Markup(md.render(text))
 
 
-def convert_markdown(site: Site, cache: dict[str, Markup] | None = None) -> None:
-    """Convert every activity body once; the pages that show it reuse the HTML."""
-    convert = markdown_converter()
+def convert_markdown(site: Site, cache: dict[str, str] | None = None) -> None:
+    """Convert every activity body once; the pages that show it reuse the HTML. `cache` maps
+    Markdown to HTML across builds; the converter is only loaded when something is new."""
     cache = {} if cache is None else cache
+    convert = None
     for activity in site.activities:
         for code, text in activity.text.items():
             if text not in cache:
+                convert = convert or markdown_converter()
                 cache[text] = convert(text)
-            activity.html[code] = cache[text]
+            activity.html[code] = Markup(cache[text])
 
+
+class MarkdownCache:
+    """Converted Markdown kept on disk between runs (in .cache/), tied to the converter's version,
+    and pruned to the texts of the latest build."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / f"markdown-{_markdown_it_version()}.json"
+        try:
+            self.entries: dict[str, str] = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            self.entries = {}
+        self.loaded = dict(self.entries)
+
+    def save(self, site: Site) -> None:
+        used = {text for activity in site.activities for text in activity.text.values()}
+        current = {text: str(self.entries[text]) for text in used if text in self.entries}
+        if current == self.loaded:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staged = self.path.with_suffix(".tmp")
+            staged.write_text(json.dumps(current, ensure_ascii=False, sort_keys=True), "utf-8")
+            staged.replace(self.path)
+        except OSError:  # a cache that cannot be written only costs time
+            pass
+
+
+def _markdown_it_version() -> str:
+    """The installed markdown-it-py's version, read from its dist-info folder name (no import)."""
+    spec = importlib.util.find_spec("markdown_it")
+    if spec and spec.origin:
+        for info in Path(spec.origin).parent.parent.glob("markdown_it_py-*.dist-info"):
+            return info.name[len("markdown_it_py-"):-len(".dist-info")]
+    return "unknown"

@@ -42,10 +42,11 @@ def write_site(files: dict[str, bytes], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        for folder in sorted({os.path.dirname(relpath) for relpath in files} - {""}):
+            os.makedirs(staging / folder, exist_ok=True)  # each folder once: mkdir is slow on some disks
         for relpath in sorted(files):
-            target = staging / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[relpath])
+            with open(staging / relpath, "wb") as handle:
+                handle.write(files[relpath])
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a site is for serving
         _swap(staging, out)
     except BaseException:
