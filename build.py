@@ -55,7 +55,7 @@ def qr_svg(url: str):
     import segno
     from markupsafe import Markup
 
-    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#000", svgclass="qr"))
+    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=4, dark="#000", omitsize=True, svgclass="qr"))
 
 
 def build(content: Path, out: Path, base_url: str | None = None,

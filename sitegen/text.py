@@ -28,6 +28,9 @@ def activity_label(number: int, numerals: str) -> str:
     return f"（{chinese_numeral(number)}）" if numerals == "chinese" else f"{number}."
 
 
-def agency_label(number: int, numerals: str) -> str:
-    """How the document numbers an agency's section: 一、 in Chinese, 1. in Arabic numerals."""
-    return f"{chinese_numeral(number)}、" if numerals == "chinese" else f"{number}."
+def agency_label(number: int, numerals: str, name: str = "") -> str:
+    """How the document numbers an agency's section, before its name if given:
+    一、市发改委 in Chinese numerals (no space after 、), 1. Tianjin … in Arabic numerals."""
+    if numerals == "chinese":
+        return f"{chinese_numeral(number)}、{name}"
+    return f"{number}. {name}" if name else f"{number}."
