@@ -1,10 +1,13 @@
 """Numbering and text helpers shared by pages and data files."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 _DIGITS = "零一二三四五六七八九"
 _UNITS = ["", "十", "百", "千"]
 
 
+@lru_cache(maxsize=None)
 def chinese_numeral(n: int) -> str:
     """1 → 一, 10 → 十, 23 → 二十三, 66 → 六十六, 105 → 一百零五 (as numbered in the document)."""
     if not 0 < n < 10000:
