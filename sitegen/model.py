@@ -34,6 +34,54 @@ class Language(Record):
     numerals: Literal["chinese", "arabic"] = "arabic"
 
 
+class Strings(Record):
+    """The words of the interface, one field per phrase the templates use ({n} and {agency}
+    are filled in). Every one is required, so a missing or misspelt key is an error here."""
+
+    skip_to_content: Localized
+    home: Localized
+    breadcrumbs: Localized
+    main_nav: Localized
+    language: Localized
+    agencies: Localized
+    activities: Localized
+    activity_count: Localized
+    activity_count_one: Localized
+    agency_count: Localized
+    theme_label: Localized
+    by_agency: Localized
+    activities_by: Localized
+    search: Localized
+    search_label: Localized
+    search_placeholder: Localized
+    search_hint: Localized
+    search_results: Localized
+    search_none: Localized
+    search_loading: Localized
+    search_clear: Localized
+    filter_agency: Localized
+    filter_topic: Localized
+    filter_all: Localized
+    topics: Localized
+    print: Localized
+    print_button: Localized
+    print_intro: Localized
+    contents: Localized
+    online_version: Localized
+    data: Localized
+    data_intro: Localized
+    data_fields: Localized
+    data_licence: Localized
+    download_json: Localized
+    download_csv: Localized
+    larger_text: Localized
+    not_found_title: Localized
+    not_found_text: Localized
+    back_home: Localized
+    data_format: Localized
+    data_meaning: Localized
+
+
 class SiteFile(Record):
     """content/site.yaml"""
 
@@ -43,7 +91,7 @@ class SiteFile(Record):
     theme: Localized
     source: Localized
     licence: Localized
-    strings: dict[str, Localized]
+    strings: Strings
     data_fields: Annotated[dict[str, Localized], Meta(description="The open data's fields and what they mean.")]
     base_url: str = ""
 

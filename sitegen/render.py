@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
+import msgspec
 from markupsafe import Markup
 
 from .errors import ContentError, Problem
@@ -115,10 +116,17 @@ class Renderer:
     def context(self, page: Page, lang: Language) -> dict[str, Any]:
         here = page.url_path(lang)
         here_dir = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
-        strings = {key: texts[lang.code] for key, texts in self.site.config.strings.items()}
+        strings = {key: texts[lang.code] for key, texts in msgspec.structs.asdict(self.site.config.strings).items()}
+
+        # The 404 page is served for missing addresses at any depth, where relative links would
+        # break: it links absolutely when the site's address is known.
+        absolute_links = bool(self.base_url) and page.key == "404.html"
+
+        def link(target: str) -> str:
+            return self.base_url + target if absolute_links else relative(here_dir, target)
 
         def url(key: str, language: Language = lang) -> str:
-            return relative(here_dir, Page(key, "").url_path(language))
+            return link(Page(key, "").url_path(language))
 
         def absolute(key: str, language: Language = lang) -> str:
             return self.base_url + Page(key, "").url_path(language) if self.base_url else ""
@@ -126,15 +134,10 @@ class Renderer:
         return {
             "site": self.site, "config": self.site.config, "lang": lang, "code": lang.code,
             "languages": self.site.languages, "page": page, "t": strings,
-            "url": url, "absolute": absolute, "asset": self._asset_url(here_dir),
-            "root": relative(here_dir, ""), "base_url": self.base_url,
+            "url": url, "absolute": absolute, "asset": lambda name: link(self.assets[name]),
+            "root": link(""), "base_url": self.base_url,
             "count": _counter(strings), **self.extras, **page.context,
         }
-
-    def _asset_url(self, here_dir: str) -> Callable[[str], str]:
-        def asset(name: str) -> str:
-            return relative(here_dir, self.assets[name])
-        return asset
 
 
 def _counter(strings: dict[str, str]) -> Callable[[int], str]:

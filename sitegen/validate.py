@@ -62,8 +62,9 @@ def _explain(error: str, data: Any, kind) -> tuple[tuple, str]:
     if unknown:
         known = _fields_at(kind, field)
         close = difflib.get_close_matches(unknown[1], known, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        return tuple(field) + (unknown[1],), f"unknown field; {hint}expected one of: {', '.join(known)}"
+        if close:
+            return tuple(field) + (unknown[1],), f"unknown field; did you mean '{close[0]}'?"
+        return tuple(field) + (unknown[1],), f"unknown field; expected one of: {', '.join(known)}"
     if "matching regex '\\\\S'" in what or "matching regex '\\S'" in what:
         return tuple(field), "must not be empty"
     for word, plain in _PLAIN.items():
@@ -108,9 +109,9 @@ def _fields_at(kind, field: list) -> list[str]:
     return []
 
 
-def _check_languages(collector: Collector, path: Path, value: Any, codes: list[str], field: tuple) -> None:
-    """Every localized text must have exactly the languages of site.yaml."""
-    if not isinstance(value, dict):
+def _check_languages(collector: Collector, path: Path, value: Any, codes: list[str] | None, field: tuple) -> None:
+    """Every localized text must have exactly the languages of site.yaml (unknown while it is broken)."""
+    if not isinstance(value, dict) or codes is None:
         return
     for code in codes:
         if code not in value:
@@ -147,10 +148,13 @@ def load_site(content: Path, cache: dict | None = None) -> Site:
     `cache` (used by serve) keeps parsed YAML between builds, keyed by each file's mtime and size."""
     collector = Collector(cache)
     config = _site_config(collector, content / "site.yaml")
-    codes = [lang.code for lang in config.languages] if config else ["zh", "en"]
+    # While site.yaml or topics.yaml is broken, checks that depend on them are skipped (None):
+    # one mistake there would otherwise be reported again for every text of every file.
+    codes = [lang.code for lang in config.languages] if config and not collector.problems else None
     topics = _topics(collector, content / "topics.yaml", codes)
     _glossary(collector, content / "glossary.yaml")
-    agencies = _agencies(collector, content / "agencies", codes, {t.id: t for t in topics})
+    agencies = _agencies(collector, content / "agencies", codes,
+                         {t.id: t for t in topics} if topics is not None else None)
     if collector.problems:
         raise ContentError(collector.problems)
     return Site(config=config, topics=topics, agencies=agencies)
@@ -162,25 +166,34 @@ def _site_config(collector: Collector, path: Path) -> SiteFile | None:
     if config is None:
         return None
     codes = [lang.code for lang in config.languages]
+    paths = [lang.path for lang in config.languages]
+    before = len(collector.problems)
     for index, lang in enumerate(config.languages):
-        if codes.count(lang.code) > 1:
+        if codes.index(lang.code) != index:
             collector.add(path, f"language code '{lang.code}' is declared twice", ("languages", index, "code"))
         if (lang.path == "") != (index == 0):
             collector.add(path, "the first language has an empty path (it is served at the root); "
                           "every other needs its own, e.g. en", ("languages", index, "path"))
+        elif paths.index(lang.path) != index:
+            collector.add(path, f"language path '{lang.path}' is used twice", ("languages", index, "path"))
+    if len(collector.problems) > before:
+        return config  # the languages are wrong: checking every text against them would only add noise
     for name in ("title", "description", "theme", "source", "licence"):
         _check_languages(collector, path, getattr(config, name), codes, (name,))
-    for group in ("strings", "data_fields"):
-        for key, value in getattr(config, group).items():
-            _check_languages(collector, path, value, codes, (group, key))
+    for key, value in msgspec.structs.asdict(config.strings).items():
+        _check_languages(collector, path, value, codes, ("strings", key))
+    for key, value in config.data_fields.items():
+        _check_languages(collector, path, value, codes, ("data_fields", key))
     return config
 
 
-def _topics(collector: Collector, path: Path, codes: list[str]) -> list[Topic]:
+def _topics(collector: Collector, path: Path, codes: list[str] | None) -> list[Topic] | None:
     data = _load(collector, path)
     records = collector.convert(path, data, list[TopicRecord]) if data is not None else None
+    if records is None:
+        return None
     topics: list[Topic] = []
-    for index, record in enumerate(records or []):
+    for index, record in enumerate(records):
         if any(t.id == record.id for t in topics):
             collector.add(path, f"topic id '{record.id}' is used twice", (index, "id"))
         _check_languages(collector, path, record.label, codes, (index, "label"))
@@ -195,7 +208,8 @@ def _glossary(collector: Collector, path: Path) -> None:
             collector.convert(path, data, list[GlossaryEntry])
 
 
-def _agencies(collector: Collector, folder: Path, codes: list[str], topics: dict[str, Topic]) -> list[Agency]:
+def _agencies(collector: Collector, folder: Path, codes: list[str] | None,
+              topics: dict[str, Topic] | None) -> list[Agency]:
     if not folder.is_dir():
         collector.add(folder, "folder is missing: expected one YAML file per agency, e.g. 01-market-regulation.yaml")
         return []
@@ -214,7 +228,8 @@ def _agencies(collector: Collector, folder: Path, codes: list[str], topics: dict
     return agencies
 
 
-def _agency(collector: Collector, path: Path, codes: list[str], topics: dict[str, Topic]) -> Agency | None:
+def _agency(collector: Collector, path: Path, codes: list[str] | None,
+            topics: dict[str, Topic] | None) -> Agency | None:
     named = AGENCY_FILE.match(path.name)
     if not named:
         collector.add(path, "agency file names look like NN-slug.yaml (e.g. 03-development-reform.yaml)")
@@ -248,15 +263,15 @@ def _agency(collector: Collector, path: Path, codes: list[str], topics: dict[str
     return agency
 
 
-def _activity(collector: Collector, path: Path, raw: Any, index: int, codes: list[str],
-              topics: dict[str, Topic], agency: Agency) -> Activity | None:
+def _activity(collector: Collector, path: Path, raw: Any, index: int, codes: list[str] | None,
+              topics: dict[str, Topic] | None, agency: Agency) -> Activity | None:
     field = ("activities", index)
     record = collector.convert(path, raw, ActivityRecord, prefix=field)
     if record is None:
         return None
     for name in ("title", "text"):
         _check_languages(collector, path, getattr(record, name), codes, field + (name,))
-    for position, topic in enumerate(record.topics):
+    for position, topic in enumerate(record.topics if topics is not None else []):
         if topic not in topics:
             close = difflib.get_close_matches(topic, list(topics), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
@@ -265,7 +280,7 @@ def _activity(collector: Collector, path: Path, raw: Any, index: int, codes: lis
         elif record.topics.index(topic) != position:
             collector.add(path, f"topic '{topic}' is listed twice", field + ("topics", position))
     return Activity(record.number, record.title, record.text, {},
-                    [topics[t] for t in record.topics if t in topics], agency)
+                    [topics[t] for t in record.topics if t in (topics or {})], agency)
 
 
 def _check_numbering(collector: Collector, agencies: list[Agency]) -> None:

@@ -4,6 +4,7 @@ navigation and without a heading stranded at the foot of a page; every other pag
 cleanly with the same stylesheet; a QR code leads to the online version when a base URL is set."""
 from __future__ import annotations
 
+import msgspec
 import base64
 import io
 import re
@@ -21,7 +22,7 @@ from sitegen.validate import load_site
 SITE = load_site(ROOT / "content")
 LANGS = {lang.code: lang for lang in SITE.languages}
 TITLE = {code: SITE.config.title[code] for code in LANGS}
-STRINGS = {key: texts for key, texts in SITE.config.strings.items()}
+STRINGS = {key: texts for key, texts in msgspec.structs.asdict(SITE.config.strings).items()}
 A4 = (595.28, 841.89)  # points
 PAGE_NUMBER = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
