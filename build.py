@@ -22,10 +22,11 @@ DEFAULTS = {"content": ROOT / "content", "out": ROOT / "site",
 
 
 def render_site(site, templates: Path, assets: Path, base_url: str,
-                env=None, markdown_cache: dict | None = None) -> dict[str, bytes]:
+                env=None, markdown_cache: dict | None = None, page_cache=None) -> dict[str, bytes]:
     """Every file of the site by its path inside site/: the recipe, one line per kind of output.
 
-    serve passes a long-lived Jinja environment and Markdown cache so a rebuild redoes little."""
+    serve passes a long-lived Jinja environment, Markdown cache and page cache, so a rebuild
+    renders only the pages an edit touches."""
     from sitegen import outputs, render, write
 
     render.convert_markdown(site, markdown_cache)
@@ -35,7 +36,7 @@ def render_site(site, templates: Path, assets: Path, base_url: str,
         write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
     files["data/activities.json"] = outputs.open_data_json(site)
     files["data/activities.csv"] = outputs.open_data_csv(site)
-    renderer = render.Renderer(env or render.make_environment(templates, CACHE / "jinja"), site, names, base_url, {"qr": qr_svg})
+    renderer = render.Renderer(env or render.make_environment(templates, CACHE / "jinja"), site, names, base_url, {"qr": qr_svg}, page_cache)
     pages = render.site_pages(site)
     for page in pages:
         for lang in site.languages:

@@ -173,6 +173,7 @@ class Site:
     config: SiteFile
     topics: list[Topic]
     agencies: list[Agency]
+    stamps: dict[str, tuple] = field(default_factory=dict)  # file → (mtime, size); serve's builds only
 
     @property
     def languages(self) -> list[Language]:

@@ -97,12 +97,28 @@ class Renderer:
     """Renders pages for one build: knows the site, its assets and its base URL."""
 
     def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
-                 extras: dict[str, Any] | None = None):
+                 extras: dict[str, Any] | None = None, page_cache: PageCache | None = None):
         self.env, self.site, self.assets = env, site, assets
         self.base_url = base_url.rstrip("/") + "/" if base_url else ""
         self.extras = extras or {}
+        self.page_cache = page_cache
+        if page_cache is not None:
+            self._shared_inputs = page_cache.shared_inputs(site, base_url)
 
     def render(self, page: Page, lang: Language) -> bytes:
+        """One page in one language, or the same bytes as last time when serve's page cache
+        shows that nothing the page is made from has changed."""
+        if self.page_cache is None:
+            return self._render(page, lang)
+        inputs = (self._shared_inputs, tuple(self.site.stamps.get(f) for f in page_sources(page, self.site)))
+        cached = self.page_cache.pages.get((page.key, lang.code))
+        if cached and cached[0] == inputs:
+            return cached[1]
+        html = self._render(page, lang)
+        self.page_cache.pages[(page.key, lang.code)] = (inputs, html)
+        return html
+
+    def _render(self, page: Page, lang: Language) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake."""
         try:
             template = self.env.get_template(page.template)
@@ -138,6 +154,39 @@ class Renderer:
             "root": link(""), "base_url": self.base_url,
             "count": _counter(strings), **self.extras, **page.context,
         }
+
+
+def page_sources(page: Page, site: Site) -> list[str]:
+    """The agency files a page is made from: an agency page shows its own and its neighbours'
+    names; the other pages (home, index, print…) show every agency."""
+    if "agency" in page.context:
+        shown = [page.context["agency"], page.context["previous"], page.context["next"]]
+        return [agency.source_file for agency in shown if agency is not None]
+    return [agency.source_file for agency in site.agencies]
+
+
+class PageCache:
+    """serve's rendered pages, each kept with the stamps of what it was made from: its agency
+    files (page_sources), the other content files, the templates and the assets. Generated
+    assets such as the search data follow from those, so they need no stamp of their own."""
+
+    def __init__(self, templates: Path, assets: Path):
+        self.folders = (templates, assets)
+        self.pages: dict[tuple[str, str], tuple[tuple, bytes]] = {}
+
+    def shared_inputs(self, site: Site, base_url: str) -> tuple:
+        agency_files = {agency.source_file for agency in site.agencies}
+        content = sorted((f, stamp) for f, stamp in site.stamps.items() if f not in agency_files)
+        return tuple(content), tuple(_folder_stamps(folder) for folder in self.folders), base_url
+
+
+def _folder_stamps(folder: Path) -> tuple:
+    """(path, mtime, size) of every file below a folder."""
+    stamps = []
+    for path in sorted(folder.rglob("*")):
+        stat = path.stat()
+        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
 
 
 def _counter(strings: dict[str, str]) -> Callable[[int], str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ContentError
-from .render import make_environment
+from .render import PageCache, make_environment
 from .validate import load_site
 from .write import write_changes, write_site
 
@@ -39,6 +39,7 @@ class Builder:
         self.env = make_environment(templates)
         self.yaml_cache: dict = {}
         self.markdown_cache: dict = {}
+        self.page_cache = PageCache(templates, assets)
         self.files: dict[str, bytes] | None = None  # what site/ holds, as this builder wrote it
         self.error: ContentError | None = None
         self.generation = 0
@@ -51,7 +52,7 @@ class Builder:
             site = load_site(self.content, self.yaml_cache)
             base_url = self.base_url if self.base_url is not None else site.config.base_url
             files = self.recipe(site, self.templates, self.assets, base_url,
-                                env=self.env, markdown_cache=self.markdown_cache)
+                                env=self.env, markdown_cache=self.markdown_cache, page_cache=self.page_cache)
             if self.files is None:
                 write_site(files, self.out)
             else:

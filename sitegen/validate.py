@@ -31,6 +31,7 @@ class Collector:
     def __init__(self, cache: dict | None = None) -> None:
         self.problems: list[Problem] = []
         self.cache = cache
+        self.stamps: dict[str, tuple] = {}
 
     def add(self, path: Path, message: str, field: tuple = (), line: int | None = None) -> None:
         if line is None and field:
@@ -124,21 +125,23 @@ def _check_languages(collector: Collector, path: Path, value: Any, codes: list[s
 
 def _load(collector: Collector, path: Path) -> Any:
     try:
-        return _parsed(path, collector.cache)
+        return _parsed(path, collector.cache, collector.stamps)
     except ContentFileError as err:
         collector.problems.append(err.problem)
         return None
 
 
-def _parsed(path: Path, cache: dict | None) -> Any:
+def _parsed(path: Path, cache: dict | None, stamps: dict[str, tuple]) -> Any:
     """Parsed YAML, from the cache when the file's mtime and size are unchanged. The data is
-    never modified by later stages, so cached objects are shared, not copied."""
+    never modified by later stages, so cached objects are shared, not copied. `stamps` records
+    each file's (mtime, size) so that serve can tell which pages an edit touches."""
     if cache is None or not path.is_file():
         return load_yaml(path)
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in cache:
         cache[key] = load_yaml(path)
+    stamps[str(path)] = key[1:]
     return cache[key]
 
 
@@ -157,7 +160,7 @@ def load_site(content: Path, cache: dict | None = None) -> Site:
                          {t.id: t for t in topics} if topics is not None else None)
     if collector.problems:
         raise ContentError(collector.problems)
-    return Site(config=config, topics=topics, agencies=agencies)
+    return Site(config=config, topics=topics, agencies=agencies, stamps=collector.stamps)
 
 
 def _site_config(collector: Collector, path: Path) -> SiteFile | None:

@@ -92,3 +92,22 @@ def test_the_browser_reloads_by_itself(server, page):
     edit(server["content"], "Quality training for state-owned enterprises", "Reloaded title")
     page.wait_for_function("() => document.body.textContent.includes('Reloaded title')", timeout=10000)
     assert not [e for e in page.console_errors if "__events" not in e]
+
+
+def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_build(content_copy, tmp_path):
+    import build
+    from sitegen.serve import Builder
+
+    builder = Builder(content_copy, tmp_path / "served", build.DEFAULTS["templates"], build.DEFAULTS["assets"],
+                      "", build.render_site)
+    builder.build()
+    before = {key: html for key, (_, html) in builder.page_cache.pages.items()}
+    edit(content_copy, "Quality training for state-owned enterprises", "Edited in place")
+    assert builder.build().startswith("rebuilt")
+    rerendered = {key for key, (_, html) in builder.page_cache.pages.items() if html is not before[key]}
+    # the agency itself and its neighbours (which show its name), and the pages that list everything
+    expected_keys = {"agencies/market-regulation/", "agencies/state-assets/", "agencies/development-reform/",
+                     "", "activities/", "print/", "data/", "404.html"}
+    assert {key for key, _ in rerendered} == expected_keys
+    build.build(content_copy, tmp_path / "full", base_url="")
+    assert tree_digest(tmp_path / "served") == tree_digest(tmp_path / "full")
