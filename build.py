@@ -36,7 +36,8 @@ def render_site(site, templates: Path, assets: Path, base_url: str,
         write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
     files["data/activities.json"] = outputs.open_data_json(site)
     files["data/activities.csv"] = outputs.open_data_csv(site)
-    renderer = render.Renderer(env or render.make_environment(templates, CACHE / "jinja"), site, names, base_url, {"qr": qr_svg}, page_cache)
+    env = env or render.make_environment(templates, CACHE / "jinja")
+    renderer = render.Renderer(env, site, names, base_url, {"qr": qr_svg}, page_cache)
     pages = render.site_pages(site)
     for page in pages:
         for lang in site.languages:
@@ -57,17 +58,17 @@ def qr_svg(url: str):
     import segno
     from markupsafe import Markup
 
-    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=4, dark="#000", omitsize=True, svgclass="qr"))
+    code = segno.make(url, error="m")
+    return Markup(code.svg_inline(scale=3, border=4, dark="#000", omitsize=True, svgclass="qr"))
 
 
 def build(content: Path, out: Path, base_url: str | None = None,
           templates: Path = DEFAULTS["templates"], assets: Path = DEFAULTS["assets"]):
     """Load, validate, render and write; raises ContentError and leaves `out` untouched on a mistake.
     Returns the site model and the files written."""
+    from sitegen.render import MarkdownCache
     from sitegen.validate import load_site
     from sitegen.write import write_site
-
-    from sitegen.render import MarkdownCache
 
     site = load_site(content)
     markdown = MarkdownCache(CACHE)
@@ -91,10 +92,9 @@ def summary(files: dict[str, bytes], languages, seconds: float) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="build.py", description=__doc__.split("\n\n")[0],
-        epilog="Exit status: 0 success, 1 content error, 2 usage error.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "check", "schema"],
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="build", choices=list(COMMANDS),
                         help="what to do (default: build)")
     parser.add_argument("--content", type=Path, default=DEFAULTS["content"], help="content folder (default: content/)")
     parser.add_argument("--out", type=Path, default=DEFAULTS["out"], help="output folder (default: site/)")
@@ -107,36 +107,78 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--base-url must start with http:// or https://, got {args.base_url!r}")
     if not args.content.is_dir():
         parser.error(f"--content {args.content}: no such folder")
+    if problem := unsafe_output(args.out, args.content):
+        parser.error(f"--out {args.out}: {problem}")
     return args
+
+
+def unsafe_output(out: Path, content: Path) -> str:
+    """Why replacing `out` could destroy something that is not a built site ('' when it is safe).
+    A build replaces the whole output folder, so it must never be the project or a source."""
+    out = out.resolve()
+    sources = [ROOT, content.resolve(), DEFAULTS["templates"], DEFAULTS["assets"]]
+    if any(out == source or out in source.parents or source in out.parents for source in sources[1:]) \
+            or out == ROOT or out in ROOT.parents:
+        return "would replace the project or its sources; choose a folder of its own, e.g. site/"
+    if out.is_file():
+        return "is a file; expected a folder"
+    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
+        return "is not empty and holds no index.html: refusing to replace a folder that is not a built site"
+    return ""
+
+
+def check(args) -> int:
+    """Validate only."""
+    from sitegen.validate import load_site
+
+    site = load_site(args.content)
+    print(f"content is valid: {len(site.agencies)} agencies, {len(site.activities)} activities")
+    return 0
+
+
+def schema(args) -> int:
+    """Write the JSON Schemas that editors' IDEs use, generated from the model."""
+    from sitegen.model import SCHEMAS, json_schema
+
+    folder = args.content / "schema"
+    folder.mkdir(exist_ok=True)
+    for name, kind in SCHEMAS.items():
+        (folder / name).write_bytes(json_schema(kind))
+    print(f"wrote {len(SCHEMAS)} schemas to {folder}")
+    return 0
+
+
+def serve(args) -> int:
+    """Build, serve and rebuild on every save."""
+    from sitegen.serve import serve as serve_forever
+
+    return serve_forever(args, DEFAULTS["templates"], DEFAULTS["assets"], render_site)
+
+
+def build_once(args) -> int:
+    """Build site/ and print the summary line."""
+    started = time.perf_counter()
+    gc.disable()  # one short-lived build allocates much and frees little: skip collection
+    site, files = build(args.content, args.out, args.base_url)
+    print(summary(files, site.languages, time.perf_counter() - started))
+    return 0
+
+
+COMMANDS = {"build": build_once, "serve": serve, "check": check, "schema": schema}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from sitegen.errors import ContentError
 
-    started = time.perf_counter()
     try:
-        if args.command == "check":
-            from sitegen.validate import load_site
-            site = load_site(args.content)
-            print(f"content is valid: {len(site.agencies)} agencies, {len(site.activities)} activities")
-        elif args.command == "schema":
-            from sitegen.model import SCHEMAS, json_schema
-            for name, kind in SCHEMAS.items():
-                (args.content / "schema").mkdir(exist_ok=True)
-                (args.content / "schema" / name).write_bytes(json_schema(kind))
-            print(f"wrote {len(SCHEMAS)} schemas to {args.content / 'schema'}")
-        elif args.command == "serve":
-            from sitegen.serve import serve
-            return serve(args, DEFAULTS["templates"], DEFAULTS["assets"], render_site)
-        else:
-            gc.disable()  # one short-lived build allocates much and frees little: skip collection
-            site, files = build(args.content, args.out, args.base_url)
-            print(summary(files, site.languages, time.perf_counter() - started))
+        return COMMANDS[args.command](args)
     except ContentError as err:
         print(err.report(), file=sys.stderr)
         return 1
-    return 0
+    except OSError as err:  # e.g. the output folder cannot be written
+        print(f"build.py: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

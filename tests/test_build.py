@@ -186,10 +186,20 @@ def test_check_validates_only(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["frobnicate"], ["--base-url", "example.org"], ["--content", "/nonexistent"],
-                                  ["--port", "eighty"]])
+                                  ["--port", "eighty"], ["--out", "."], ["--out", "content"],
+                                  ["--out", "templates/partials"], ["--out", "README.md"]])
 def test_usage_errors_exit_2(args):
     result = run_cli(*args)
     assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_folder_that_is_not_a_built_site_is_never_replaced(tmp_path):
+    keep = tmp_path / "documents"
+    keep.mkdir()
+    (keep / "thesis.txt").write_text("precious")
+    result = run_cli("--out", str(keep))
+    assert result.returncode == 2 and "not a built site" in result.stderr
+    assert (keep / "thesis.txt").read_text() == "precious"
 
 
 class LinkCollector(HTMLParser):
