@@ -101,6 +101,8 @@ class Renderer:
         self.env, self.site, self.assets = env, site, assets
         self.base_url = base_url.rstrip("/") + "/" if base_url else ""
         self.extras = extras or {}
+        words = msgspec.structs.asdict(site.config.strings)
+        self.strings = {lang.code: {key: texts[lang.code] for key, texts in words.items()} for lang in site.languages}
         self.page_cache = page_cache
         if page_cache is not None:
             self._shared_inputs = page_cache.shared_inputs(site, base_url)
@@ -132,7 +134,7 @@ class Renderer:
     def context(self, page: Page, lang: Language) -> dict[str, Any]:
         here = page.url_path(lang)
         here_dir = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
-        strings = {key: texts[lang.code] for key, texts in msgspec.structs.asdict(self.site.config.strings).items()}
+        strings = self.strings[lang.code]
 
         # The 404 page is served for missing addresses at any depth, where relative links would
         # break: it links absolutely when the site's address is known.

@@ -138,17 +138,18 @@ def _parsed(path: Path, cache: dict | None, stamps: dict[str, tuple]) -> Any:
     if cache is None or not path.is_file():
         return load_yaml(path)
     stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in cache:
-        cache[key] = load_yaml(path)
-    stamps[str(path)] = key[1:]
-    return cache[key]
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    entry = cache.get(str(path))
+    if entry is None or entry[0] != stamp:
+        entry = cache[str(path)] = (stamp, load_yaml(path))
+    stamps[str(path)] = stamp
+    return entry[1]
 
 
 def load_site(content: Path, cache: dict | None = None) -> Site:
     """Load and validate everything under content/; raise ContentError listing every problem.
 
-    `cache` (used by serve) keeps parsed YAML between builds, keyed by each file's mtime and size."""
+    `cache` (used by serve) keeps each file's parsed YAML between builds, with its mtime and size."""
     collector = Collector(cache)
     config = _site_config(collector, content / "site.yaml")
     # While site.yaml or topics.yaml is broken, checks that depend on them are skipped (None):
