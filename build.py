@@ -48,8 +48,10 @@ def render_site(site, templates: Path, assets: Path, base_url: str,
 
 
 def sitemap_entries(pages, site, base_url: str):
-    """Each listed page with its address in every language (404 is not listed)."""
-    return [(page.key, [(lang, base_url + page.url_path(lang)) for lang in site.languages])
+    """Each listed page with its address in every language (404 is not listed). Crawlers need
+    absolute addresses; without a base URL they are relative to the sitemap, as a fallback."""
+    prefix = base_url or "./"
+    return [(page.key, [(lang, prefix + page.url_path(lang)) for lang in site.languages])
             for page in pages if page.key != "404.html"]
 
 
