@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-CACHE = ROOT / ".cache"  # compiled templates, reused across runs (keyed by template source)
+CACHE = ROOT / ".cache"  # parsed content, converted Markdown, compiled templates: reused across runs
 DEFAULTS = {"content": ROOT / "content", "out": ROOT / "site",
             "templates": ROOT / "templates", "assets": ROOT / "assets"}
 
@@ -68,15 +68,18 @@ def build(content: Path, out: Path, base_url: str | None = None,
           templates: Path = DEFAULTS["templates"], assets: Path = DEFAULTS["assets"]):
     """Load, validate, render and write; raises ContentError and leaves `out` untouched on a mistake.
     Returns the site model and the files written."""
+    from sitegen.load import ParseCache
     from sitegen.render import MarkdownCache
     from sitegen.validate import load_site
     from sitegen.write import write_site
 
-    site = load_site(content)
+    parsed = ParseCache(CACHE / "content.msgpack")
+    site = load_site(content, parsed.entries)
     markdown = MarkdownCache(CACHE)
     files = render_site(site, templates, assets, base_url if base_url is not None else site.config.base_url,
                         markdown_cache=markdown.entries)
     write_site(files, out)
+    parsed.save(set(site.stamps))
     markdown.save(site)
     return site, files
 

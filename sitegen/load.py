@@ -2,10 +2,11 @@
 into a Problem with its line. Line numbers for a field are looked up only when an error needs one."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+import msgspec
 
 from .errors import Problem
 
@@ -20,26 +21,32 @@ class ContentFileError(Exception):
         self.problem = problem
 
 
-class _StrictLoader(yaml.CSafeLoader):
+@lru_cache(maxsize=None)
+def _strict_loader():
     """libyaml's C parser with two checks PyYAML does not make: no duplicate keys (the second one
-    would silently win) and no aliases (shared nodes make YAML bombs and surprise editors)."""
+    would silently win) and no aliases (shared nodes make YAML bombs and surprise editors).
+    Made on first use: a build whose files are all in the parse cache never imports PyYAML."""
+    import yaml
 
-    def construct_object(self, node, deep=False):
-        if node in self.constructed_objects and not deep:
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases (&name, *name) are not allowed in content; "
-                "write the value out in full", node.start_mark)
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node, deep=False):
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = key_node.value
-            if key in seen:
+    class StrictLoader(yaml.CSafeLoader):
+        def construct_object(self, node, deep=False):
+            if node in self.constructed_objects and not deep:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}': each key may appear once", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+                    None, None, "anchors and aliases (&name, *name) are not allowed in content; "
+                    "write the value out in full", node.start_mark)
+            return super().construct_object(node, deep)
+
+        def construct_mapping(self, node, deep=False):
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = key_node.value
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key}': each key may appear once", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
 
 
 def read_text(path: Path) -> str:
@@ -66,8 +73,10 @@ def read_text(path: Path) -> str:
 
 def parse_yaml(path: Path, text: str) -> Any:
     """Parse YAML text; a syntax error becomes a Problem with the line, and a hint for tabs."""
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
+        data = yaml.load(text, Loader=_strict_loader())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
@@ -94,6 +103,8 @@ def line_of(path: Path, field: Path_) -> int | None:
     """The line of a field in a file (of its nearest existing parent when the field is missing).
 
     Parses the file again with node positions: slower, so done only for a file with an error."""
+    import yaml
+
     try:
         node = yaml.compose(read_text(path), Loader=yaml.CSafeLoader)
     except (ContentFileError, yaml.YAMLError):
@@ -119,3 +130,27 @@ def format_field(field: Path_) -> str:
     for step in field:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
     return out
+
+
+class ParseCache:
+    """Parsed content files kept on disk between builds (in .cache/), each with its file's mtime
+    and size: an unchanged file is not parsed again. Saved only after a build whose content was
+    valid, so it holds nothing but the plain texts, numbers, lists and mappings of the model."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            saved = msgspec.msgpack.decode(path.read_bytes(), type=dict[str, tuple[tuple[int, int], Any]])
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            saved = {}
+        self.entries: dict[str, tuple[tuple[int, int], Any]] = saved
+        self._saved = dict(saved)
+
+    def save(self, used: set[str]) -> None:
+        """Keep the entries of the files this build used; write only if something changed."""
+        current = {name: entry for name, entry in self.entries.items() if name in used}
+        if current == self._saved:
+            return
+        from .write import replace_file
+
+        replace_file(self.path, msgspec.msgpack.encode(current))

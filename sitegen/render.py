@@ -235,13 +235,9 @@ class MarkdownCache:
         current = {text: str(self.entries[text]) for text in used if text in self.entries}
         if current == self.loaded:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            staged = self.path.with_suffix(".tmp")
-            staged.write_text(json.dumps(current, ensure_ascii=False, sort_keys=True), "utf-8")
-            staged.replace(self.path)
-        except OSError:  # a cache that cannot be written only costs time
-            pass
+        from .write import replace_file
+
+        replace_file(self.path, json.dumps(current, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
 def _markdown_it_version() -> str:

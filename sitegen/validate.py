@@ -150,6 +150,7 @@ def load_site(content: Path, cache: dict | None = None) -> Site:
     """Load and validate everything under content/; raise ContentError listing every problem.
 
     `cache` (used by serve) keeps each file's parsed YAML between builds, with its mtime and size."""
+    content = content.resolve()  # cache keys must not depend on the working directory
     collector = Collector(cache)
     config = _site_config(collector, content / "site.yaml")
     # While site.yaml or topics.yaml is broken, checks that depend on them are skipped (None):

@@ -86,3 +86,17 @@ def write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path
             os.replace(staged, target)  # a reader sees the old file or the new one, never half
     for relpath in sorted(set(previous) - set(files)):
         (out / relpath).unlink(missing_ok=True)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a cache file so that readers see the old or the new one, never a mix, even when two
+    builds save at once (each writes its own temporary file). A cache that cannot be written
+    only costs time, so errors are ignored."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staged = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(staged, path)
+    except OSError:
+        pass

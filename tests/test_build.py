@@ -239,3 +239,18 @@ def test_every_link_works_under_a_sub_path(built_site):
         assert len(seen) > len(KEYS) * 2, "the crawl reached every page"
     finally:
         server.close()
+
+
+def test_the_parse_cache_sees_every_edit_and_survives_corruption(tmp_path, content_copy):
+    from sitegen.load import ParseCache
+
+    out = tmp_path / "site"
+    build.build(content_copy, out, base_url="")
+    path = content_copy / "agencies" / "02-state-assets.yaml"
+    path.write_text(path.read_text("utf-8").replace("Quality training for", "Cached? No: training for"), "utf-8")
+    build.build(content_copy, out, base_url="")
+    assert "Cached? No: training for" in (out / "en" / "agencies" / "state-assets" / "index.html").read_text("utf-8")
+    assert str(path.resolve()) in ParseCache(build.CACHE / "content.msgpack").entries
+    (build.CACHE / "content.msgpack").write_bytes(b"\x00garbage")
+    build.build(content_copy, out, base_url="")
+    assert ParseCache(build.CACHE / "content.msgpack").entries, "rewritten after the corrupt one was ignored"
