@@ -33,7 +33,7 @@ def search_data(site: Site, lang: Language) -> bytes:
     """What the activities page searches, for one language: small, and loaded on first use."""
     code = lang.code
     return _json({
-        "agencies": [{"slug": a.slug, "name": a.name[code]} for a in site.agencies],
+        "agencies": [{"slug": a.slug, "name": a.name[code], "full_name": a.full_name[code]} for a in site.agencies],
         "topics": {t.id: t.label[code] for t in site.topics},
         "activities": [
             {"number": act.number, "label": activity_label(act.number, lang.numerals), "agency": act.agency.number - 1,

@@ -35,7 +35,7 @@ SITE = _yaml(CONTENT / "site.yaml")
 TOPICS = {t["id"]: t["label"] for t in _yaml(CONTENT / "topics.yaml")}
 AGENCIES = sorted((_yaml(p) for p in (CONTENT / "agencies").glob("*.yaml")), key=lambda a: a["number"])
 ACTIVITIES = [
-    {"number": act["number"], "slug": agency["slug"], "agency": agency["name"],
+    {"number": act["number"], "slug": agency["slug"], "agency": agency["name"], "agency_full": agency["full_name"],
      "title": act["title"], "text": act["text"], "topics": act["topics"]}
     for agency in AGENCIES for act in agency["activities"]
 ]
@@ -50,7 +50,9 @@ def normalize(string: str) -> str:
 
 
 def fields(activity, lang):
-    return activity["title"][lang], activity["agency"][lang], activity["text"][lang]
+    """What search looks in: the title, the agency's name as the document gives it and its full
+    name, and the text."""
+    return activity["title"][lang], activity["agency"][lang], activity["agency_full"][lang], activity["text"][lang]
 
 
 def literal_matches(query: str, lang: str) -> tuple[set[int], set[int]]:
@@ -68,8 +70,8 @@ def literal_matches(query: str, lang: str) -> tuple[set[int], set[int]]:
 
 def heading_matches(activity, lang: str, needles: list[str]) -> int:
     """How many of the needles occur in the title or the agency name."""
-    title, agency, _ = fields(activity, lang)
-    return sum(1 for n in needles if n in normalize(title) or n in normalize(agency))
+    title, agency, full, _ = fields(activity, lang)
+    return sum(1 for n in needles if n in normalize(title) or n in normalize(agency) or n in normalize(full))
 
 
 WORD = re.compile(r"[^\W_]+")
@@ -128,6 +130,7 @@ ZH_QUERIES = [
     "国家税务总局天津税务局", "书包", "比较试验", "绿色食品", "征信", "医养结合", "青年文明号",
     "工匠", "反垄断", "知识产权", "标准化", "抽查", "检验检测", "净含量", "追溯", "珠宝", "利剑",
     "种业", "农机", "学前教育", "伪劣", "宣传周", "电", "检测", "质量 提升", "食品 抽查",
+    "市场监督管理委员会", "天津市科学技术局", "共青团", "中华人民共和国", "天津市",  # full agency names
 ]
 # Typed with punctuation, or across punctuation in the text: found once punctuation is ignored.
 ZH_PUNCTUATED = ["“质检”", "双随机一公开", "12301，12318", "质量月。"]
@@ -394,7 +397,7 @@ def test_title_and_agency_matches_rank_above_body_only_matches(zh_results, en_re
         if len(words) != 1 or words[0] != query.lower():
             continue  # typos and several words: not a clean test
         results = numbers(en_results[query][0])
-        heading = [any(t.startswith(words[0]) for t in words_of(BY_NUMBER[n]["title"]["en"] + " " + BY_NUMBER[n]["agency"]["en"]))
+        heading = [any(t.startswith(words[0]) for t in words_of(" ".join(fields(BY_NUMBER[n], "en")[:3])))
                    for n in results]
         assert heading == sorted(heading, reverse=True), f"{query!r} ranks {results}"
     # An agency's activities come before others whose text merely mentions the agency.
@@ -407,7 +410,7 @@ def test_title_and_agency_matches_rank_above_body_only_matches(zh_results, en_re
 
 def _check_result(item, lang, needles):
     activity = BY_NUMBER[item["number"]]
-    title, agency, text = fields(activity, lang)
+    title, agency, full, text = fields(activity, lang)
     assert not urlsplit(item["href"]).netloc, "links are relative, so the site works under any path"
     assert item["absolute"].endswith(f"/{PATHS[lang] + '/' if PATHS[lang] else ''}agencies/{activity['slug']}/#activity-{activity['number']}")
     assert item["label"].strip() == label(lang, activity["number"])
@@ -420,7 +423,8 @@ def _check_result(item, lang, needles):
     assert excerpt and squash(excerpt) in squash(text)
     if needles is None:
         return
-    for marks, field in ((item["titleMarks"], title), (item["metaMarks"], agency), (item["excerptMarks"], text)):
+    shown_agency = agency if agency == full or full not in item["meta"] else agency + " " + full
+    for marks, field in ((item["titleMarks"], title), (item["metaMarks"], shown_agency), (item["excerptMarks"], text)):
         assert all(normalize(m) in needles for m in marks), f"{item['number']}: marked {marks}"
         if any(n in normalize(field) for n in needles):
             assert marks, f"activity {item['number']}: the match in {field[:20]}… is not marked"

@@ -54,15 +54,17 @@
         .then(function (loaded) {
           data = loaded[1];
           data.activities.forEach(function (a) {
-            a.agencyName = data.agencies[a.agency].name;
+            a.agencyName = data.agencies[a.agency].name;  /* as the document writes it, often short */
+            a.agencyFull = data.agencies[a.agency].full_name;
             /* Each field on its own, so that a match never spans the end of one and the start of the next. */
-            a.plain = { title: normalize(a.title), agency: normalize(a.agencyName), text: normalize(a.text) };
+            a.plain = { title: normalize(a.title), agency: normalize(a.agencyName),
+                        agencyFull: normalize(a.agencyFull), text: normalize(a.text) };
           });
           index = new window.MiniSearch({
-            idField: "number", fields: ["title", "agencyName", "text"], tokenize: tokenize,
+            idField: "number", fields: ["title", "agencyName", "agencyFull", "text"], tokenize: tokenize,
             processTerm: function (term) { return term.toLowerCase(); },
             searchOptions: {
-              boost: { title: 3, agencyName: 2 }, combineWith: "AND", tokenize: tokenize,
+              boost: { title: 3, agencyName: 2, agencyFull: 2 }, combineWith: "AND", tokenize: tokenize,
               prefix: function (term) { return !HAN.test(term); },
               fuzzy: function (term) { return !HAN.test(term) && /^\p{L}{5,}$/u.test(term) ? 0.2 : false; }
             }
@@ -104,7 +106,10 @@
       words: tokenize(words).length ? words : ""  // punctuation alone is ignored
     };
   }
-  function inHeading(a, needle) { return a.plain.title.indexOf(needle) !== -1 || a.plain.agency.indexOf(needle) !== -1; }
+  function inHeading(a, needle) {
+    return a.plain.title.indexOf(needle) !== -1 || a.plain.agency.indexOf(needle) !== -1 ||
+      a.plain.agencyFull.indexOf(needle) !== -1;
+  }
   function contains(a, needle) { return inHeading(a, needle) || a.plain.text.indexOf(needle) !== -1; }
 
   /* The matching activities, best first, each as {activity, terms}: terms are the words of the
@@ -213,6 +218,11 @@
       appendMarked(link, a.title, pattern);
       var meta = el("p", "result__meta", item);
       appendMarked(meta, a.agencyName, pattern);
+      if (a.agencyFull !== a.agencyName && firstMatch(a.agencyFull, pattern) !== -1 && firstMatch(a.agencyName, pattern) === -1) {
+        meta.appendChild(document.createTextNode(literalPage ? "（" : " ("));  /* the full name, when it is what matched */
+        appendMarked(meta, a.agencyFull, pattern);
+        meta.appendChild(document.createTextNode(literalPage ? "）" : ")"));
+      }
       meta.appendChild(document.createTextNode(" · " + a.topics.map(function (id) { return data.topics[id]; }).join(" · ")));
       appendMarked(el("p", "result__excerpt", item), excerpt(a.text, pattern, han), pattern);
     });
