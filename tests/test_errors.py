@@ -47,28 +47,18 @@ def test_a_missing_language_and_an_unknown_one(content_copy):
     assert found[1].endswith(f"{AGENCY}:{line}: activities[0].title.fr: unknown language 'fr' (site.yaml declares: zh, en)")
 
 
-def test_required_field_missing(content_copy):
-    replace(content_copy, AGENCY, "    topics: [", "    # topics: [")
-    message = only(content_copy)
-    assert message.endswith(f"{AGENCY}:11: activities[0].topics: required field is missing")
-
-
-def test_unknown_key_is_a_typo(content_copy):
-    replace(content_copy, AGENCY, "    title:", "    titel:")
-    line = line_number(content_copy, AGENCY, "titel:")
-    message = only(content_copy)
-    assert f"{AGENCY}:{line}: activities[0].titel: unknown field; did you mean 'title'?" in message
-
-
-def test_wrong_type(content_copy):
-    replace(content_copy, AGENCY, "number: 3", "number: three")
-    assert only(content_copy).endswith(f"{AGENCY}:2: number: expected a whole number, got text")
-
-
-def test_empty_translation(content_copy):
-    replace(content_copy, AGENCY, "  en: \"Tianjin Development and Reform Commission\"", "  en: \"  \"")
-    line = line_number(content_copy, AGENCY, 'en: "  "')
-    assert only(content_copy).endswith(f"{AGENCY}:{line}: name.en: must not be empty")
+@pytest.mark.parametrize("old, new, at, expected", [
+    ("    topics: [", "    # topics: [", "  - number: 25", "activities[0].topics: required field is missing"),
+    ("    title:", "    titel:", "titel:", "activities[0].titel: unknown field; did you mean 'title'?"),
+    ("number: 3", "number: three", "number: three", "number: expected a whole number, got text"),
+    ('  en: "Tianjin Development and Reform Commission"', '  en: "  "', 'en: "  "', "name.en: must not be empty"),
+    ("topics: [brands-ip", "topics: [brand-ip", "brand-ip",
+     "activities[0].topics[0]: unknown topic 'brand-ip'; did you mean 'brands-ip'? topics are listed in topics.yaml"),
+], ids=["missing", "typo", "type", "empty", "topic"])
+def test_one_mistake_one_message_at_its_line(content_copy, old, new, at, expected):
+    replace(content_copy, AGENCY, old, new)
+    line = line_number(content_copy, AGENCY, at)
+    assert only(content_copy).endswith(f"content/{AGENCY}:{line}: {expected}")
 
 
 def test_duplicate_activity_number(content_copy):
@@ -81,13 +71,6 @@ def test_agency_numbers_without_gaps(content_copy):
     (content_copy / AGENCY).unlink()
     message = only(content_copy)
     assert "04-industry-it.yaml:2: number:" in message and "expected 3 here" in message
-
-
-def test_unknown_topic_suggests_the_closest(content_copy):
-    replace(content_copy, AGENCY, "topics: [brands-ip", "topics: [brand-ip")
-    line = line_number(content_copy, AGENCY, "brand-ip")
-    message = only(content_copy)
-    assert f"{AGENCY}:{line}: activities[0].topics[0]: unknown topic 'brand-ip'; did you mean 'brands-ip'?" in message
 
 
 def test_slug_must_be_url_safe(content_copy):
