@@ -18,6 +18,7 @@ from .model import (Activity, ActivityRecord, Agency, AgencyFile, GlossaryEntry,
 AGENCY_FILE = re.compile(r"^(\d+)-([a-z0-9]+(?:-[a-z0-9]+)*)\.yaml$")
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+RESERVED_PATHS = {"agencies", "activities", "print", "data", "assets"}  # the site's own folders
 _STAND_IN = {"number": 1, "topics": ["x"], "title": {}, "text": {}}
 _PLAIN = {  # msgspec's wording → an editor's
     "`int`": "a whole number", "`str`": "text", "`array`": "a list", "`object`": "a mapping (key: value)",
@@ -181,6 +182,9 @@ def _site_config(collector: Collector, path: Path) -> SiteFile | None:
                           "every other needs its own, e.g. en", ("languages", index, "path"))
         elif paths.index(lang.path) != index:
             collector.add(path, f"language path '{lang.path}' is used twice", ("languages", index, "path"))
+        elif lang.path in RESERVED_PATHS:
+            collector.add(path, f"language path '{lang.path}' is a folder the site already uses; "
+                          f"avoid: {', '.join(sorted(RESERVED_PATHS))}", ("languages", index, "path"))
     if len(collector.problems) > before:
         return config  # the languages are wrong: checking every text against them would only add noise
     for name in ("title", "description", "theme", "source", "licence"):
