@@ -32,6 +32,8 @@ class Language(Record):
     path: Annotated[str, Meta(pattern=r"^([a-z0-9-]+)?$",
                               description="URL prefix; empty for the root language.")]
     numerals: Literal["chinese", "arabic"] = "arabic"
+    spaces: Annotated[bool, Meta(description="Whether the language separates words with spaces; "
+                                             "where it does not, search matches any fragment.")] = True
 
 
 class Strings(Record):

@@ -126,5 +126,6 @@ def test_cli_exits_1_with_the_message_and_no_traceback(content_copy, tmp_path):
 
 def test_a_language_path_cannot_be_one_of_the_sites_folders(content_copy):
     replace(content_copy, "site.yaml", "    path: en\n", "    path: data\n")
-    assert only(content_copy).endswith("content/site.yaml:13: languages[1].path: language path 'data' is a folder "
+    line = line_number(content_copy, "site.yaml", "path: data")
+    assert only(content_copy).endswith(f"content/site.yaml:{line}: languages[1].path: language path 'data' is a folder "
                                        "the site already uses; avoid: activities, agencies, assets, data, print")

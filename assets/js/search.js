@@ -21,7 +21,7 @@
   var TOKENS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{N}]+/gu;
   var NOISE = /[\s\p{P}\p{S}]+/gu;
   var WORD = "[\\p{L}\\p{N}]";
-  var literalPage = form.dataset.lang === "zh";
+  var literalPage = text.literal === "true";  /* a language without spaces between words (site.yaml) */
   var data = null, index = null, loading = null, composing = false, typing = false, timer = 0, latest = 0;
 
   /* Han runs → characters + bigrams; other runs → lowercase words. */
