@@ -56,9 +56,9 @@ def read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ContentFileError(Problem(str(path), "file is missing"))
+        raise ContentFileError(Problem(str(path), "file is missing")) from None
     except OSError as err:
-        raise ContentFileError(Problem(str(path), f"cannot be read: {err.strerror}"))
+        raise ContentFileError(Problem(str(path), f"cannot be read: {err.strerror}")) from None
     if b"\0" in raw:
         line = raw[: raw.index(b"\0")].count(b"\n") + 1
         raise ContentFileError(Problem(str(path), "is not a text file (it contains binary data); "
@@ -68,7 +68,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ContentFileError(Problem(
-            str(path), f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save the file as UTF-8", line))
+            str(path), f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save the file as UTF-8", line)) from None
 
 
 def parse_yaml(path: Path, text: str) -> Any:
@@ -86,9 +86,9 @@ def parse_yaml(path: Path, text: str) -> Any:
         lines = text.splitlines()
         if line and line <= len(lines) and "\t" in lines[line - 1]:
             message += " (this line contains a tab; indent with spaces)"
-        raise ContentFileError(Problem(str(path), message, line))
+        raise ContentFileError(Problem(str(path), message, line)) from None
     except yaml.YAMLError as err:
-        raise ContentFileError(Problem(str(path), f"invalid YAML: {err}"))
+        raise ContentFileError(Problem(str(path), f"invalid YAML: {err}")) from None
     if data is None:
         raise ContentFileError(Problem(str(path), "file is empty (or only comments)"))
     return data

@@ -126,10 +126,10 @@ class Renderer:
             template = self.env.get_template(page.template)
             return template.render(self.context(page, lang)).encode("utf-8")
         except jinja2.TemplateSyntaxError as err:
-            raise ContentError([Problem(err.filename or err.name or page.template, err.message or "", err.lineno)])
+            raise ContentError([Problem(err.filename or err.name or page.template, err.message or "", err.lineno)]) from None
         except jinja2.TemplateError as err:
             raise ContentError([Problem(str(Path(self.env.loader.searchpath[0]) / page.template),
-                                        f"while rendering {page.url_path(lang) or '/'}: {err}")])
+                                        f"while rendering {page.url_path(lang) or '/'}: {err}")]) from None
 
     def context(self, page: Page, lang: Language) -> dict[str, Any]:
         here = page.url_path(lang)

@@ -12,6 +12,7 @@ import http.server
 import sys
 import threading
 import time
+import traceback
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -62,6 +63,8 @@ class Builder:
         except ContentError as err:
             self.error = err
             line = err.report() + "\nThe browser shows this error; site/ still holds the last good build."
+        except OSError as err:  # e.g. site/ cannot be written: say so, and keep serving
+            line = f"cannot write {self.out}: {err.strerror or err}"
         with self.changed:
             self.generation += 1
             self.changed.notify_all()
@@ -168,7 +171,10 @@ def watch(builder: Builder, folders: list[Path]):
             pending.wait()
             time.sleep(0.015)  # let the rest of a multi-event save arrive
             pending.clear()
-            print(builder.build(), flush=True)
+            try:
+                print(builder.build(), flush=True)
+            except Exception:  # a bug in a rebuild must not stop the watching: report it, go on
+                traceback.print_exc()
 
     observer = Observer()
     for folder in folders:

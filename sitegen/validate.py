@@ -150,7 +150,8 @@ def _parsed(path: Path, cache: dict | None, stamps: dict[str, tuple]) -> Any:
 def load_site(content: Path, cache: dict | None = None) -> Site:
     """Load and validate everything under content/; raise ContentError listing every problem.
 
-    `cache` (used by serve) keeps each file's parsed YAML between builds, with its mtime and size."""
+    `cache` keeps each file's parsed YAML between builds, with its mtime and size: serve keeps it
+    in memory, build.py on disk (load.ParseCache)."""
     content = content.resolve()  # cache keys must not depend on the working directory
     collector = Collector(cache)
     config = _site_config(collector, content / "site.yaml")

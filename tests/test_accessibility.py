@@ -4,13 +4,11 @@ control is reachable by keyboard and shows a focus ring; one h1 per page and no 
 level; tap targets at least 24 px; no sideways scrolling on a phone."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import ROOT
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}

@@ -375,14 +375,15 @@ def glossary_entry_incomplete(c):
 
 @variant
 def site_string_missing(c):
-    line = edit(c, "site.yaml", "  search: {zh: 搜索, en: Search}\n", "")
-    return Expect("site.yaml", None, None, ("search",))
+    edit(c, "site.yaml", "  search: {zh: 搜索, en: Search}\n", "")
+    strings = edit(c, "site.yaml", "strings:\n", "strings:\n")  # the message points at the mapping
+    return Expect("site.yaml", strings, "strings.search", ("required field is missing",))
 
 
 @variant
 def site_string_misspelt(c):
     line = edit(c, "site.yaml", "  search: {zh: 搜索, en: Search}\n", "  serach: {zh: 搜索, en: Search}\n")
-    return Expect("site.yaml", None, None, ("search",))
+    return Expect("site.yaml", line, "strings.serach", ("unknown field; did you mean 'search'?",))
 
 
 @variant

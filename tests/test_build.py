@@ -18,6 +18,7 @@ import pytest
 import build
 from conftest import BASE_URL, ROOT, StaticServer
 from sitegen.errors import ContentError
+from sitegen.text import chinese_numeral
 from sitegen.validate import load_site
 
 SITE = load_site(ROOT / "content")
@@ -102,12 +103,7 @@ def test_agency_pages_hold_every_activity_with_its_anchor_and_number(built_site)
                 assert f'id="activity-{act.number}"' in html
             assert act.text["zh"][:20] in zh_text and act.title["en"] in en_text.replace("&#39;", "'")
         numbers = re.findall(r'class="activity__number">([^<]+)<', zh_text)
-        assert numbers == [f"（{n}）" for n in (build_numerals(a.number) for a in agency.activities)]
-
-
-def build_numerals(n: int) -> str:
-    from sitegen.text import chinese_numeral
-    return chinese_numeral(n)
+        assert numbers == [f"（{chinese_numeral(a.number)}）" for a in agency.activities]
 
 
 def test_home_lists_every_agency_with_its_count(built_site):
