@@ -123,8 +123,13 @@ class AgencyFile(Record):
 
 
 class GlossaryEntry(Record):
+    """A fixed English rendering of a Chinese name, and the gloss that explains it to English readers."""
+
     zh: NonEmptyText
     en: NonEmptyText
+    gloss: Annotated[str, Meta(description="A short explanation for English readers who cannot know the name "
+                                           "(e.g. 'the consumer complaints hotline'); every English text that "
+                                           "uses the term gives it on first use.")] = ""
 
 
 SCHEMAS = {
