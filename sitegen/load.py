@@ -1,16 +1,17 @@
-"""Stage 1, load: read content files as YAML, fast, and turn every way a file can be unreadable
-into a Problem with its line. Line numbers for a field are looked up only when an error needs one."""
+"""Stage 1, load: read content files, safely and fast, and turn every way a file can be unreadable
+into a Problem with its line. A file is parsed only when its bytes are new to the parse cache;
+line numbers for a field are looked up only when an error needs one."""
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import msgspec
+from .cache import Store, digest
+from .errors import Problem, problem
 
-from .errors import Problem
-
-Path_ = tuple[str | int, ...]  # a field path inside one file, e.g. ("activities", 0, "title", "en")
+FieldPath = tuple[str | int, ...]  # a field inside one file, e.g. ("activities", 0, "title", "en")
+MAX_FILE_BYTES = 1 << 20  # the largest real file is 25 KB; a huge one is a mistake, refused before parsing
 
 
 class ContentFileError(Exception):
@@ -23,52 +24,71 @@ class ContentFileError(Exception):
 
 @lru_cache(maxsize=None)
 def _strict_loader():
-    """libyaml's C parser with two checks PyYAML does not make: no duplicate keys (the second one
-    would silently win) and no aliases (shared nodes make YAML bombs and surprise editors).
+    """libyaml's C parser with the checks PyYAML does not make: no duplicate keys (the second one
+    would silently win), no aliases (shared nodes make YAML bombs and surprise editors), keys that
+    are plain values, and dates kept as the text the editor wrote (the model reads them).
     Made on first use: a build whose files are all in the parse cache never imports PyYAML."""
     import yaml
+
+    def refuse(name: str, mark, **values):
+        from .errors import message
+        raise yaml.constructor.ConstructorError(None, None, message(name, **values), mark)
 
     class StrictLoader(yaml.CSafeLoader):
         def construct_object(self, node, deep=False):
             if node in self.constructed_objects and not deep:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "anchors and aliases (&name, *name) are not allowed in content; "
-                    "write the value out in full", node.start_mark)
+                refuse("aliases", node.start_mark)
             return super().construct_object(node, deep)
 
         def construct_mapping(self, node, deep=False):
             seen: set = set()
             for key_node, _ in node.value:
-                key = key_node.value
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key}': each key may appear once", key_node.start_mark)
-                seen.add(key)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    refuse("complex_key", key_node.start_mark,
+                           kind="a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping")
+                if key_node.value in seen:
+                    refuse("duplicate_key", key_node.start_mark, key=key_node.value)
+                seen.add(key_node.value)
             return super().construct_mapping(node, deep)
 
+    StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
     return StrictLoader
 
 
-def read_text(path: Path) -> str:
-    """The file's text, or a Problem saying why it is not a UTF-8 text file."""
+def inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links followed, is inside the folder `root` (itself resolved)."""
+    return path.resolve().is_relative_to(root)
+
+
+def read_bytes(path: Path, root: Path | None = None) -> bytes:
+    """A source file's bytes, or a Problem: a folder, missing, unreadable, too large, or a link that
+    leads out of `root` (nothing outside the project is ever read, let alone published)."""
     if path.is_dir():
-        raise ContentFileError(Problem(str(path), "expected a YAML file but found a directory"))
+        raise ContentFileError(problem(path, "is_directory"))
+    if root is not None and path.is_symlink() and not inside(path, root):
+        raise ContentFileError(problem(path, "symlink_outside", target=path.resolve()))
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ContentFileError(Problem(str(path), "file is missing")) from None
+        raise ContentFileError(problem(path, "file_missing")) from None
     except OSError as err:
-        raise ContentFileError(Problem(str(path), f"cannot be read: {err.strerror}")) from None
+        raise ContentFileError(problem(path, "unreadable", reason=err.strerror)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ContentFileError(problem(path, "too_large", size=path.stat().st_size, limit=MAX_FILE_BYTES))
+    return raw
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """The file's text, or a Problem saying why it is not a UTF-8 text file."""
     if b"\0" in raw:
         line = raw[: raw.index(b"\0")].count(b"\n") + 1
-        raise ContentFileError(Problem(str(path), "is not a text file (it contains binary data); "
-                                       "expected UTF-8 YAML", line))
+        raise ContentFileError(problem(path, "binary", line))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise ContentFileError(Problem(
-            str(path), f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save the file as UTF-8", line)) from None
+        raise ContentFileError(problem(path, "not_utf8", line, byte=raw[err.start])) from None
 
 
 def parse_yaml(path: Path, text: str) -> Any:
@@ -80,34 +100,54 @@ def parse_yaml(path: Path, text: str) -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
-        message = f"invalid YAML: {err.problem or err.context}"
+        if isinstance(err, yaml.constructor.ConstructorError) and not err.context:
+            raise ContentFileError(Problem(str(path), err.problem, line)) from None  # our own message
+        detail = str(err.problem or err.context)
         if err.context and err.context_mark and err.problem:
-            message += f" ({err.context}, which started on line {err.context_mark.line + 1})"
+            detail += f" ({err.context}, which started on line {err.context_mark.line + 1})"
         lines = text.splitlines()
         if line and line <= len(lines) and "\t" in lines[line - 1]:
-            message += " (this line contains a tab; indent with spaces)"
-        raise ContentFileError(Problem(str(path), message, line)) from None
+            detail += " (this line contains a tab; indent with spaces)"
+        raise ContentFileError(problem(path, "invalid_yaml", line, detail=detail)) from None
     except yaml.YAMLError as err:
-        raise ContentFileError(Problem(str(path), f"invalid YAML: {err}")) from None
+        raise ContentFileError(problem(path, "invalid_yaml", detail=str(err))) from None
+    except RecursionError:
+        raise ContentFileError(problem(path, "invalid_yaml", detail="nested too deeply")) from None
     if data is None:
-        raise ContentFileError(Problem(str(path), "file is empty (or only comments)"))
+        raise ContentFileError(problem(path, "empty_file"))
     return data
 
 
-def load_yaml(path: Path) -> Any:
-    """Read and parse one content file."""
-    return parse_yaml(path, read_text(path))
+def load_yaml(path: Path, root: Path | None = None, parsed: Store | None = None) -> tuple[str, Any]:
+    """Read one content file: (the fingerprint of its bytes, its data). The data comes from the
+    parse cache when these exact bytes were parsed before; it is never modified by later stages,
+    so cached objects are shared, not copied."""
+    raw = read_bytes(path, root)
+    key = digest(raw)
+    if parsed is None:
+        return key, parse_yaml(path, decode(path, raw))
+    return key, parsed.get(key, lambda: parse_yaml(path, decode(path, raw)))
 
 
-def line_of(path: Path, field: Path_) -> int | None:
-    """The line of a field in a file (of its nearest existing parent when the field is missing).
-
-    Parses the file again with node positions: slower, so done only for a file with an error."""
+@lru_cache(maxsize=8)
+def _composed(path: Path, raw: bytes):
+    """The file's YAML node tree, with positions: parsed once per version of the file however many
+    of its fields have errors (a hostile file may have thousands)."""
     import yaml
 
     try:
-        node = yaml.compose(read_text(path), Loader=yaml.CSafeLoader)
-    except (ContentFileError, yaml.YAMLError):
+        return yaml.compose(decode(path, raw), Loader=yaml.CSafeLoader)
+    except (ContentFileError, yaml.YAMLError, RecursionError):
+        return None
+
+
+def line_of(path: Path, field: FieldPath) -> int | None:
+    """The line of a field in a file (of its nearest existing parent when the field is missing)."""
+    import yaml
+
+    try:
+        node = _composed(path, read_bytes(path))
+    except ContentFileError:
         return None
     line = node.start_mark.line + 1 if node else None
     for step in field:
@@ -124,33 +164,9 @@ def line_of(path: Path, field: Path_) -> int | None:
     return line
 
 
-def format_field(field: Path_) -> str:
+def format_field(field: FieldPath) -> str:
     """A field path as editors read it: activities[0].title.en"""
     out = ""
     for step in field:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
     return out
-
-
-class ParseCache:
-    """Parsed content files kept on disk between builds (in .cache/), each with its file's mtime
-    and size: an unchanged file is not parsed again. Saved only after a build whose content was
-    valid, so it holds nothing but the plain texts, numbers, lists and mappings of the model."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            saved = msgspec.msgpack.decode(path.read_bytes(), type=dict[str, tuple[tuple[int, int], Any]])
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-            saved = {}
-        self.entries: dict[str, tuple[tuple[int, int], Any]] = saved
-        self._saved = dict(saved)
-
-    def save(self, used: set[str]) -> None:
-        """Keep the entries of the files this build used; write only if something changed."""
-        current = {name: entry for name, entry in self.entries.items() if name in used}
-        if current == self._saved:
-            return
-        from .write import replace_file
-
-        replace_file(self.path, msgspec.msgpack.encode(current))

@@ -2,6 +2,7 @@
 for editors' IDEs are generated) and the Site that the templates render."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -10,30 +11,76 @@ from msgspec import Meta, Struct
 
 # --- What editors write -------------------------------------------------------------------
 
-NonEmptyText = Annotated[str, Meta(pattern=r"\S", description="Text; must not be empty.")]
+# Visible text: something other than white space and invisible format characters (zero-width
+# spaces, joiners, bidi marks…), so that a title made only of those counts as empty.
+NonEmptyText = Annotated[str, Meta(pattern=r"[^\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                                           r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                                           r"\ufeff\uffa0]",
+                                   description="Text; must not be empty.")]
 Localized = Annotated[
     dict[str, NonEmptyText],
-    Meta(description="One text per language code declared in site.yaml, e.g. {zh: …, en: …}."),
+    Meta(description="One text per written language of site.yaml, e.g. {zh: …, en: …}.",
+         extra_json_schema={"x-localized": True}),  # made explicit from site.yaml by json_schema()
 ]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
                            description="Lowercase letters, digits and single hyphens; used in URLs.")]
 Number = Annotated[int, Meta(ge=1)]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$",
+                                   description="Key used in content and data, e.g. zh, en, zh-Hant.")]
 
 
 class Record(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Base for content records: a misspelt key is an error, not silently ignored."""
 
 
+class Derivation(Record, rename={"source": "from"}):
+    """How a derived language is made from a written one: by OpenCC, with corrections."""
+
+    source: Annotated[str, Meta(description="The written language it is converted from, e.g. zh.")]
+    opencc: Annotated[str, Meta(description="The OpenCC configuration, e.g. s2tw (Simplified to Traditional, "
+                                            "Taiwan standard characters, no change of vocabulary).")]
+    overrides: Annotated[dict[str, NonEmptyText], Meta(
+        description="Corrections where OpenCC gets a term wrong: the term as written in the source "
+                    "language → the right conversion, of the same length.")] = {}
+
+
 class Language(Record):
-    code: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="Key used in content, e.g. zh.")]
+    code: LanguageCode
     html_lang: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$",
                                    description="BCP 47 tag for lang and hreflang, e.g. zh-CN.")]
-    label: NonEmptyText
+    label: Annotated[NonEmptyText, Meta(description="Its name in itself, for the language switch, e.g. 简体.")]
     path: Annotated[str, Meta(pattern=r"^([a-z0-9-]+)?$",
                               description="URL prefix; empty for the root language.")]
+    script: Annotated[str, Meta(pattern=r"^[A-Z][a-z]{3}$",
+                                description="ISO 15924 script (Hans, Hant, Latn): picks the fonts in site.yaml.")]
+    speech: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$",
+                                description="The language tag for read-aloud voices, e.g. zh-CN, zh-TW, en.")]
+    derive: Annotated[Derivation | None, Meta(
+        description="For a language made from another by a converter instead of written by editors.")] = None
     numerals: Literal["chinese", "arabic"] = "arabic"
     spaces: Annotated[bool, Meta(description="Whether the language separates words with spaces; "
-                                             "where it does not, search matches any fragment.")] = True
+                                             "where it does not, search matches any fragment and "
+                                             "no space follows a number label.")] = True
+    list_separator: Annotated[str, Meta(description="Between the items of a list in running text.")] = "; "
+    excerpt_length: Annotated[int, Meta(ge=20, description="Characters of a search result's excerpt.")] = 180
+
+    @property
+    def written(self) -> bool:
+        """Whether editors write its texts (the others are derived)."""
+        return self.derive is None
+
+    @property
+    def label_separator(self) -> str:
+        """What follows a number label such as （一） or 1.: nothing where words are not spaced."""
+        return " " if self.spaces else ""
+
+
+class Fonts(Record):
+    """The font stacks of one script: system fonts only, nothing is downloaded."""
+
+    screen: NonEmptyText
+    print: NonEmptyText
+    letter_spacing: str = "normal"
 
 
 class Strings(Record):
@@ -61,6 +108,9 @@ class Strings(Record):
     search_none: Localized
     search_loading: Localized
     search_clear: Localized
+    search_failed: Localized
+    search_without_script: Localized
+    in_brackets: Annotated[Localized, Meta(description="A name in brackets, e.g. （{name}）; must contain {name}.")]
     filter_agency: Localized
     filter_topic: Localized
     filter_all: Localized
@@ -84,6 +134,13 @@ class Strings(Record):
     data_meaning: Localized
 
 
+class DataFieldText(Record):
+    """How one field of the open data is named and explained to people."""
+
+    title: Localized
+    description: Localized
+
+
 class SiteFile(Record):
     """content/site.yaml"""
 
@@ -94,8 +151,14 @@ class SiteFile(Record):
     source: Localized
     licence: Localized
     strings: Strings
-    data_fields: Annotated[dict[str, Localized], Meta(description="The open data's fields and what they mean.")]
-    base_url: str = ""
+    fonts: Annotated[dict[str, Fonts], Meta(description="Font stacks per script (the languages' script).")]
+    data_fields: Annotated[dict[str, DataFieldText], Meta(
+        description="The open data's fields (as named in activities.json), with a title and what they mean.")]
+    base_url: Annotated[str, Meta(description="Where the site is published, e.g. https://example.org/quality/ "
+                                              "(or give --base-url).")] = ""
+    allowed_image_hosts: Annotated[list[str], Meta(
+        description="Hosts that activity texts may show images from (none by default: nothing loads "
+                    "from another host).")] = []
 
 
 class TopicRecord(Record):
@@ -107,7 +170,8 @@ class TopicRecord(Record):
 
 class ActivityRecord(Record):
     number: Annotated[Number, Meta(description="The activity's number in the document, 1 = （一）.")]
-    topics: Annotated[list[Slug], Meta(min_length=1, max_length=3, description="1–3 topic ids.")]
+    topics: Annotated[list[Slug], Meta(min_length=1, max_length=3, description="1–3 topic ids from topics.yaml.",
+                                       extra_json_schema={"x-topic-ids": True})]
     title: Localized
     text: Annotated[Localized, Meta(description="The full text per language (Markdown).")]
 
@@ -132,6 +196,11 @@ class GlossaryEntry(Record):
                                            "uses the term gives it on first use.")] = ""
 
 
+def localized_fields(kind) -> list[str]:
+    """The fields of a record that hold one text per language."""
+    return [name for name, hint in typing.get_type_hints(kind, include_extras=True).items() if hint == Localized]
+
+
 SCHEMAS = {
     "site.schema.json": SiteFile,
     "topics.schema.json": list[TopicRecord],
@@ -140,11 +209,46 @@ SCHEMAS = {
 }
 
 
-def json_schema(kind) -> bytes:
-    """The JSON Schema of one kind of content file, as committed in content/schema/."""
+def schemas_for(site: Site) -> dict[str, bytes]:
+    """Every schema of content/schema/, made for this content's languages and topics."""
+    languages = [lang.code for lang in site.written_languages]
+    topic_ids = [topic.id for topic in site.topics]
+    return {name: json_schema(kind, languages, topic_ids) for name, kind in SCHEMAS.items()}
+
+
+def write_schemas(site: Site, folder) -> int:
+    folder.mkdir(exist_ok=True)
+    for name, data in schemas_for(site).items():
+        (folder / name).write_bytes(data)
+    return len(SCHEMAS)
+
+
+def json_schema(kind, languages: list[str] | None = None, topic_ids: list[str] | None = None) -> bytes:
+    """The JSON Schema of one kind of content file, as committed in content/schema/: with the site's
+    written languages required in every text and the ids of topics.yaml as the only topics, so an
+    editor's IDE catches what `build.py check` catches."""
     schema = msgspec.json.schema(kind)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    _specialize(schema, languages, topic_ids)
     return msgspec.json.format(msgspec.json.encode(schema, order="sorted"), indent=2) + b"\n"
+
+
+def _specialize(node, languages: list[str] | None, topic_ids: list[str] | None) -> None:
+    """Replace the model's markers (x-localized, x-topic-ids) by what the content declares."""
+    if isinstance(node, list):
+        for item in node:
+            _specialize(item, languages, topic_ids)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.pop("x-localized", False) and languages:
+        text = node.pop("additionalProperties")
+        node.update(properties={code: text for code in languages}, required=list(languages),
+                    additionalProperties=False)
+    if node.pop("x-topic-ids", False) and topic_ids:
+        node["items"] = {"enum": list(topic_ids), "description": node["items"].get("description", "")}
+    for value in node.values():
+        _specialize(value, languages, topic_ids)
 
 
 # --- What templates render ----------------------------------------------------------------
@@ -159,10 +263,16 @@ class Topic:
 class Activity:
     number: int
     title: dict[str, str]
-    text: dict[str, str]  # Markdown as written
+    text: dict[str, str]  # Markdown as written (or derived)
     html: dict[str, str]  # the Markdown converted once, reused on every page that shows it
     topics: list[Topic]
     agency: Agency = field(repr=False)
+    index: int = 0  # its position in its agency's file, for error messages
+
+    @property
+    def field(self) -> tuple:
+        """Where it is in its agency's file, as a field path."""
+        return ("activities", self.index)
 
 
 @dataclass
@@ -180,12 +290,20 @@ class Site:
     config: SiteFile
     topics: list[Topic]
     agencies: list[Agency]
-    stamps: dict[str, tuple] = field(default_factory=dict)  # file → (mtime, size); serve's builds only
+    glossary: list[GlossaryEntry] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # content file → fingerprint of its bytes
 
     @property
     def languages(self) -> list[Language]:
         return self.config.languages
 
     @property
+    def written_languages(self) -> list[Language]:
+        return [lang for lang in self.config.languages if lang.written]
+
+    @property
     def activities(self) -> list[Activity]:
         return [activity for agency in self.agencies for activity in agency.activities]
+
+    def fonts(self, lang: Language) -> Fonts:
+        return self.config.fonts[lang.script]

@@ -1,20 +1,17 @@
-"""Stage 3, the other outputs: search data, open data (JSON, CSV), sitemap and robots.txt.
-Each returns bytes; everything from content is escaped for the format it goes into."""
+"""Stage 3, the other outputs: search data, the stylesheets made from site.yaml, sitemap and
+robots.txt. Each returns bytes; everything from content is escaped for the format it goes into."""
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from functools import lru_cache
 
-import msgspec
-
 from .model import Language, Site
+from .opendata import json_bytes
+from .pages import Page
 from .text import activity_label
 
 _TAG = re.compile(r"<[^>]+>")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @lru_cache(maxsize=None)  # serve rebuilds: the same bodies come back every time
@@ -23,16 +20,11 @@ def plain_text(fragment: str) -> str:
     return html.unescape(_TAG.sub("", fragment)).strip()
 
 
-def _json(data) -> bytes:
-    """Compact UTF-8 JSON (Chinese stays readable and small). "</" is escaped so the JSON is also
-    safe should anyone ever inline it in a <script> element."""
-    return msgspec.json.encode(data).replace(b"</", b"<\\/")
-
-
-def search_data(site: Site, lang: Language) -> bytes:
-    """What the activities page searches, for one language: small, and loaded on first use."""
+def search_data(site: Site, lang: Language, fold: dict[str, str]) -> bytes:
+    """What the activities page searches, for one language: small, and loaded on first use.
+    `fold` maps characters to the form search compares them in (derive.fold_table)."""
     code = lang.code
-    return _json({
+    return json_bytes({
         "agencies": [{"slug": a.slug, "name": a.name[code], "full_name": a.full_name[code]} for a in site.agencies],
         "topics": {t.id: t.label[code] for t in site.topics},
         "activities": [
@@ -41,57 +33,28 @@ def search_data(site: Site, lang: Language) -> bytes:
              "text": plain_text(act.html[code])}
             for act in site.activities
         ],
+        "fold": fold,
     })
 
 
-def open_data_json(site: Site) -> bytes:
-    """/data/activities.json: every activity with its agency and topics, in every language."""
-    config = site.config
-    return _json({
-        "title": config.title, "source": config.source, "licence": config.licence,
-        "languages": [lang.code for lang in site.languages],
-        "activities": [
-            {"number": act.number,
-             "agency": {"number": act.agency.number, "slug": act.agency.slug,
-                        "name": act.agency.name, "full_name": act.agency.full_name},
-             "topics": [{"id": t.id, "label": t.label} for t in act.topics],
-             "title": act.title, "text": act.text}
-            for act in site.activities
-        ],
-    })
+def crawler_files(site: Site, pages: list[Page], base_url: str) -> dict[str, bytes]:
+    """robots.txt, and sitemap.xml when the site's address is known: crawlers need absolute
+    addresses, and a sitemap without them is invalid. (robots.txt is only read at a host's root.)"""
+    files = {"robots.txt": robots(base_url + "sitemap.xml" if base_url else "")}
+    if base_url:
+        files["sitemap.xml"] = sitemap(site, pages, base_url)
+    return files
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet shows as text and never runs as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def open_data_csv(site: Site) -> bytes:
-    """/data/activities.csv: one row per activity; UTF-8 with a BOM so spreadsheets show Chinese."""
-    codes = [lang.code for lang in site.languages]
-    header = ["number", "agency_number", "agency_slug",
-              *(f"agency_name_{c}" for c in codes), *(f"agency_full_name_{c}" for c in codes),
-              "topics", *(f"title_{c}" for c in codes), *(f"text_{c}" for c in codes)]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for act in site.activities:
-        agency = act.agency
-        writer.writerow([_cell(v) for v in [
-            act.number, agency.number, agency.slug,
-            *(agency.name[c] for c in codes), *(agency.full_name[c] for c in codes),
-            ";".join(t.id for t in act.topics),
-            *(act.title[c] for c in codes), *(act.text[c] for c in codes)]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def sitemap(site: Site, pages: list[tuple[str, list[tuple[Language, str]]]]) -> bytes:
+def sitemap(site: Site, pages: list[Page], base_url: str) -> bytes:
     """sitemap.xml with each page's alternates in every language (hreflang)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
              'xmlns:xhtml="http://www.w3.org/1999/xhtml">']
-    for _, versions in pages:
+    for page in pages:
+        if not page.kind.in_sitemap:
+            continue
+        versions = [(lang, base_url + page.url_path(lang)) for lang in site.languages]
         for _, loc in versions:
             lines.append(f"  <url><loc>{html.escape(loc)}</loc>")
             for lang, alt in versions:
@@ -108,6 +71,15 @@ def robots(sitemap_url: str) -> bytes:
     return (text + f"Sitemap: {sitemap_url}\n" if sitemap_url else text).encode("utf-8")
 
 
+def qr_svg(url: str):
+    """A QR code of an address, as inline SVG; made at build time, nothing fetched."""
+    import segno
+    from markupsafe import Markup
+
+    code = segno.make(url, error="m")
+    return Markup(code.svg_inline(scale=3, border=4, dark="#000", omitsize=True, svgclass="qr"))
+
+
 _CSS_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.:;!?()[]_-")
 
 
@@ -122,7 +94,32 @@ def print_css(site: Site, lang: Language) -> bytes:
     (CSS cannot read it from the page: Chromium has no string-set). Linked with media=print."""
     title = site.config.title[lang.code]
     return ("/* Printed pages (%s): the running title; made by build.py from site.yaml */\n"
-            "@page {\n  @top-center {\n    content: %s;\n"
-            "    font-family: system-ui, \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif;\n"
+            "@page {\n  @top-center {\n    content: %s;\n    font-family: %s;\n"
             "    font-size: 9pt; color: #444;\n  }\n}\n"
-            % (lang.code, _css_string(title))).encode("ascii")
+            % (lang.code, _css_string(title), _css_fonts(site.fonts(lang).screen))).encode("ascii")
+
+
+def _css_fonts(stack: str) -> str:
+    """A font stack from site.yaml as CSS: each family quoted as a CSS string, generic names as is."""
+    generic = {"serif", "sans-serif", "monospace", "system-ui", "cursive", "fantasy", "ui-serif",
+               "ui-sans-serif", "-apple-system"}
+    names = [name.strip().strip('"\'') for name in stack.split(",") if name.strip()]
+    return ", ".join(name if name in generic else _css_string(name) for name in names)
+
+
+def languages_css(site: Site) -> bytes:
+    """Each language's fonts (by its script in site.yaml), for whole pages and for mixed-language
+    spans (the language switch, a Chinese name on an English page)."""
+    rules = ["/* The fonts of each language, by its script; made by build.py from site.yaml */"]
+    for lang in site.languages:
+        fonts = site.fonts(lang)
+        selector = f":lang({_css_ident(lang.html_lang)})"
+        rules.append(f"{selector} {{ --font-body: {_css_fonts(fonts.screen)}; "
+                     f"--font-print: {_css_fonts(fonts.print)}; "
+                     f"letter-spacing: {_css_ident(fonts.letter_spacing)}; }}")
+    return ("\n".join(rules) + "\n").encode("ascii")
+
+
+def _css_ident(value: str) -> str:
+    """A language tag or a length as CSS: letters, digits, hyphens and dots only, or nothing."""
+    return value if re.fullmatch(r"[A-Za-z0-9.-]+", value) else "normal"

@@ -1,55 +1,28 @@
 """Stage 3, render: the Site through the Jinja templates into pages, one set per language.
-Every link is relative, so the site works under any sub-path of any static server."""
+Every link is relative (the 404 page's from the site's root), so the site works under any
+sub-path of any static server. What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import posixpath
-from dataclasses import dataclass, field
+import re
+import traceback
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import jinja2
 import msgspec
 from markupsafe import Markup
 
-from .errors import ContentError, Problem
+from .cache import Store, digest
+from .errors import ContentError, Problem, problem
+from .load import format_field, line_of
 from .model import Language, Site
-from .text import activity_label, agency_label
+from .pages import Page, navigation, url_path
+from .text import activity_label, activity_range, agency_label
 
-
-@dataclass(frozen=True)
-class Page:
-    """One page in every language: a language-neutral key ('agencies/x/') and its template."""
-
-    key: str
-    template: str
-    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    def output_path(self, lang: Language) -> str:
-        """Where the page is written inside site/: a folder with index.html, or a named file."""
-        path = self.url_path(lang)
-        return path + "index.html" if path.endswith("/") or not path else path
-
-    def url_path(self, lang: Language) -> str:
-        return (lang.path + "/" if lang.path else "") + self.key
-
-
-def site_pages(site: Site) -> list[Page]:
-    """Every page of the site, in the order of the recipe: home, agencies, index, print, data, 404."""
-    agencies = site.agencies
-    return [
-        Page("", "home.html"),
-        *(Page(f"agencies/{agency.slug}/", "agency.html",
-               {"agency": agency,
-                "previous": agencies[i - 1] if i > 0 else None,
-                "next": agencies[i + 1] if i + 1 < len(agencies) else None})
-          for i, agency in enumerate(agencies)),
-        Page("activities/", "activities.html"),
-        Page("print/", "print.html"),
-        Page("data/", "data.html"),
-        Page("404.html", "404.html"),
-    ]
+_IMAGE = re.compile(r'<img src="([^"]*)"')
 
 
 def relative(from_dir: str, target: str) -> str:
@@ -79,6 +52,7 @@ def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.E
     )
     env.filters["activity_label"] = activity_label
     env.filters["agency_label"] = agency_label
+    env.filters["activity_range"] = activity_range
     return env
 
 
@@ -94,101 +68,95 @@ def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
 
 
 class Renderer:
-    """Renders pages for one build: knows the site, its assets and its base URL."""
+    """Renders the pages of one build: knows the site, its assets, its base URL and its templates.
+
+    With a page store (serve keeps one), a page whose inputs are unchanged is not rendered again:
+    its inputs are the templates, the base URL, the content files every page uses, the agency
+    files the page declares (Page.agencies), and the asset names it looked up last time."""
 
     def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
-                 extras: dict[str, Any] | None = None, page_cache: PageCache | None = None):
+                 extras: dict[str, Any] | None = None, pages: Store | None = None):
         self.env, self.site, self.assets = env, site, assets
         self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.root_path = urlsplit(self.base_url).path or "/"
         self.extras = extras or {}
         words = msgspec.structs.asdict(site.config.strings)
         self.strings = {lang.code: {key: texts[lang.code] for key, texts in words.items()} for lang in site.languages}
-        self.page_cache = page_cache
-        if page_cache is not None:
-            self._shared_inputs = page_cache.shared_inputs(site, base_url)
+        self.store = pages
+        if pages is not None:
+            self.shared = self._shared_inputs(Path(env.loader.searchpath[0]))
+
+    def _shared_inputs(self, templates: Path) -> str:
+        agency_files = {agency.source_file for agency in self.site.agencies}
+        content = sorted((f, key) for f, key in self.site.sources.items() if f not in agency_files)
+        files = sorted((str(p), p.read_bytes()) for p in templates.rglob("*") if p.is_file())
+        return digest(repr((content, files, self.base_url)).encode("utf-8"))
 
     def render(self, page: Page, lang: Language) -> bytes:
-        """One page in one language, or the same bytes as last time when serve's page cache
-        shows that nothing the page is made from has changed."""
-        if self.page_cache is None:
-            return self._render(page, lang)
-        inputs = (self._shared_inputs, tuple(self.site.stamps.get(f) for f in page_sources(page, self.site)))
-        cached = self.page_cache.pages.get((page.key, lang.code))
-        if cached and cached[0] == inputs:
-            return cached[1]
-        html = self._render(page, lang)
-        self.page_cache.pages[(page.key, lang.code)] = (inputs, html)
+        """One page in one language, from the page store when nothing it is made from has changed."""
+        if self.store is None:
+            return self._render(page, lang, {})
+        sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
+        key = digest(repr((self.shared, page.key, lang.code, sources)).encode("utf-8"))
+        entry = self.store.get(key, lambda: None)
+        if entry and all(self.assets.get(name) == target for name, target in entry[0].items()):
+            return entry[1]
+        used: dict[str, str] = {}
+        html = self._render(page, lang, used)
+        self.store.entries[key] = (used, html)
         return html
 
-    def _render(self, page: Page, lang: Language) -> bytes:
-        """One page in one language; a template mistake is reported like a content mistake."""
+    def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
+        """One page in one language; a template mistake is reported like a content mistake, at the
+        template and line where it happened."""
         try:
             template = self.env.get_template(page.template)
-            return template.render(self.context(page, lang)).encode("utf-8")
+            return template.render(self.context(page, lang, used_assets)).encode("utf-8")
         except jinja2.TemplateSyntaxError as err:
-            raise ContentError([Problem(err.filename or err.name or page.template, err.message or "", err.lineno)]) from None
+            where = err.filename or str(Path(self.env.loader.searchpath[0]) / (err.name or page.template))
+            raise ContentError([problem(where, "template_syntax", err.lineno, detail=err.message or "")]) from None
         except jinja2.TemplateError as err:
-            raise ContentError([Problem(str(Path(self.env.loader.searchpath[0]) / page.template),
-                                        f"while rendering {page.url_path(lang) or '/'}: {err}")]) from None
+            where, line = self._template_frame(err, page)
+            raise ContentError([problem(where, "template_error", line, page="/" + page.url_path(lang),
+                                        detail=str(err))]) from None
 
-    def context(self, page: Page, lang: Language) -> dict[str, Any]:
+    def _template_frame(self, err: Exception, page: Page) -> tuple[str, int | None]:
+        """The innermost template file and line in the error's traceback (Jinja rewrites its frames
+        to point at templates), or the page's own template."""
+        folder = str(Path(self.env.loader.searchpath[0]).resolve())
+        frames = [f for f in traceback.extract_tb(err.__traceback__)
+                  if f.filename and str(Path(f.filename).resolve()).startswith(folder)]
+        if frames:
+            return frames[-1].filename, frames[-1].lineno
+        return str(Path(self.env.loader.searchpath[0]) / page.template), None
+
+    def context(self, page: Page, lang: Language, used_assets: dict[str, str] | None = None) -> dict[str, Any]:
         here = page.url_path(lang)
         here_dir = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
         strings = self.strings[lang.code]
-
-        # The 404 page is served for missing addresses at any depth, where relative links would
-        # break: it links absolutely when the site's address is known.
-        absolute_links = bool(self.base_url) and page.key == "404.html"
+        used = used_assets if used_assets is not None else {}
 
         def link(target: str) -> str:
-            return self.base_url + target if absolute_links else relative(here_dir, target)
+            # The 404 page is served for missing addresses at any depth: it links from the site's
+            # root (the base URL's path, or / when it is not known), on whatever host serves it.
+            return self.root_path + target if page.kind.any_depth else relative(here_dir, target)
 
         def url(key: str, language: Language = lang) -> str:
-            return link(Page(key, "").url_path(language))
+            return link(url_path(key, language))
 
         def absolute(key: str, language: Language = lang) -> str:
-            return self.base_url + Page(key, "").url_path(language) if self.base_url else ""
+            return self.base_url + url_path(key, language) if self.base_url else ""
+
+        def asset(name: str) -> str:
+            used[name] = self.assets[name]
+            return link(self.assets[name])
 
         return {
             "site": self.site, "config": self.site.config, "lang": lang, "code": lang.code,
             "languages": self.site.languages, "page": page, "t": strings,
-            "url": url, "absolute": absolute, "asset": lambda name: link(self.assets[name]),
-            "root": link(""), "base_url": self.base_url,
-            "count": _counter(strings), **self.extras, **page.context,
+            "url": url, "absolute": absolute, "asset": asset, "root": link(""), "base_url": self.base_url,
+            "nav": navigation, "count": _counter(strings), **self.extras, **page.context,
         }
-
-
-def page_sources(page: Page, site: Site) -> list[str]:
-    """The agency files a page is made from: an agency page shows its own and its neighbours'
-    names; the other pages (home, index, print…) show every agency."""
-    if "agency" in page.context:
-        shown = [page.context["agency"], page.context["previous"], page.context["next"]]
-        return [agency.source_file for agency in shown if agency is not None]
-    return [agency.source_file for agency in site.agencies]
-
-
-class PageCache:
-    """serve's rendered pages, each kept with the stamps of what it was made from: its agency
-    files (page_sources), the other content files, the templates and the assets. Generated
-    assets such as the search data follow from those, so they need no stamp of their own."""
-
-    def __init__(self, templates: Path, assets: Path):
-        self.folders = (templates, assets)
-        self.pages: dict[tuple[str, str], tuple[tuple, bytes]] = {}
-
-    def shared_inputs(self, site: Site, base_url: str) -> tuple:
-        agency_files = {agency.source_file for agency in site.agencies}
-        content = sorted((f, stamp) for f, stamp in site.stamps.items() if f not in agency_files)
-        return tuple(content), tuple(_folder_stamps(folder) for folder in self.folders), base_url
-
-
-def _folder_stamps(folder: Path) -> tuple:
-    """(path, mtime, size) of every file below a folder."""
-    stamps = []
-    for path in sorted(folder.rglob("*")):
-        stat = path.stat()
-        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(stamps)
 
 
 def _counter(strings: dict[str, str]) -> Callable[[int], str]:
@@ -197,50 +165,46 @@ def _counter(strings: dict[str, str]) -> Callable[[int], str]:
     return count
 
 
-def markdown_converter() -> Callable[[str], Markup]:
+def markdown_converter() -> Callable[[str], str]:
     """CommonMark without raw HTML (so content cannot inject markup); unsafe link schemes dropped."""
-    from markdown_it import MarkdownIt  # imported here: only builds that render need it
+    from markdown_it import MarkdownIt  # imported here: only builds with new texts need it
 
     md = MarkdownIt("commonmark", {"html": False})
-    return lambda text: Markup(md.render(text))
+    return md.render
 
 
-def convert_markdown(site: Site, cache: dict[str, str] | None = None) -> None:
-    """Convert every activity body once; the pages that show it reuse the HTML. `cache` maps
-    Markdown to HTML across builds; the converter is only loaded when something is new."""
-    cache = {} if cache is None else cache
-    convert = None
+def convert_markdown(site: Site, store: Store | None = None) -> None:
+    """Convert every activity body once (the pages that show it reuse the HTML), from the Markdown
+    store when the text was converted before. An image from another host is a content error."""
+    store = store if store is not None else Store(None, "markdown")
+    convert: Callable[[str], str] | None = None
+
+    def make(text: str) -> Callable[[], str]:
+        def run() -> str:
+            nonlocal convert
+            convert = convert or markdown_converter()
+            return convert(text)
+        return run
+
+    problems: list[Problem] = []
+    allowed = set(site.config.allowed_image_hosts)
+    source_of = {lang.code: (lang.derive.source if lang.derive else lang.code) for lang in site.languages}
     for activity in site.activities:
         for code, text in activity.text.items():
-            if text not in cache:
-                convert = convert or markdown_converter()
-                cache[text] = convert(text)
-            activity.html[code] = Markup(cache[text])
+            html = store.get(text, make(text))
+            for src in _IMAGE.findall(html):
+                host = urlsplit(src).hostname
+                if (host or src.startswith("//")) and host not in allowed:
+                    path = Path(activity.agency.source_file)
+                    field = activity.field + ("text", source_of[code])
+                    problems.append(problem(path, "remote_image", line_of(path, field), format_field(field),
+                                            host=host or src))
+            activity.html[code] = Markup(html)
+    if problems:
+        raise ContentError(sorted(set(problems), key=str))
 
 
-class MarkdownCache:
-    """Converted Markdown kept on disk between runs (in .cache/), tied to the converter's version,
-    and pruned to the texts of the latest build."""
-
-    def __init__(self, folder: Path):
-        self.path = folder / f"markdown-{_markdown_it_version()}.json"
-        try:
-            self.entries: dict[str, str] = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            self.entries = {}
-        self.loaded = dict(self.entries)
-
-    def save(self, site: Site) -> None:
-        used = {text for activity in site.activities for text in activity.text.values()}
-        current = {text: str(self.entries[text]) for text in used if text in self.entries}
-        if current == self.loaded:
-            return
-        from .write import replace_file
-
-        replace_file(self.path, json.dumps(current, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-
-
-def _markdown_it_version() -> str:
+def markdown_version() -> str:
     """The installed markdown-it-py's version, read from its dist-info folder name (no import)."""
     spec = importlib.util.find_spec("markdown_it")
     if spec and spec.origin:

@@ -1,143 +1,183 @@
 """`build.py serve`: build, serve site/ on 127.0.0.1, and rebuild on every save.
 
-File-system events (watchdog) trigger a rebuild that reuses parsed YAML, converted Markdown and
-compiled templates, writes only the files that changed, and tells open pages to reload through a
-server-sent event. A content error is printed and shown in the browser; site/ keeps the last
-good build. (python-livereload polls every 800 ms and injects an inline script that our
-Content-Security-Policy forbids, hence this small server instead.)"""
+File-system events (watchdog) trigger a rebuild by the same Builder a one-off build uses, kept in
+memory: it reuses parsed YAML, converted texts, compiled templates and rendered pages, writes only
+the files that changed, and tells open pages to reload through a server-sent event. A content
+error is printed and shown in the browser; site/ keeps the last good build. (python-livereload
+polls every 800 ms and injects an inline script that our Content-Security-Policy forbids, hence
+this small server instead.)
+
+The server is for the editor's own browser: it answers only requests addressed to 127.0.0.1 or
+localhost (a web page elsewhere cannot read it through DNS rebinding), serves only files of the
+built site (no folder listings), and says what each file is (charset, nosniff)."""
 from __future__ import annotations
 
 import html
 import http.server
+import mimetypes
+import posixpath
 import sys
 import threading
 import time
 import traceback
-from functools import partial
 from pathlib import Path
-from typing import Callable
+from urllib.parse import unquote, urlsplit
 
-from .errors import ContentError
-from .render import PageCache, make_environment
-from .validate import load_site
-from .write import write_changes, write_site
+from .errors import ContentError, UsageError, display_path
+from .pipeline import Builder, Project
 
 RELOAD_SCRIPT = b"""(function () {
   var source = new EventSource("/__events");
   source.onmessage = function () { source.close(); window.location.reload(); };
 })();
 """
+ERROR_CSS = b"""body{font:1.1rem/1.6 system-ui,sans-serif;margin:2rem;color:#1b1f24;background:#fff}
+h1{color:#a4262c}code{white-space:pre-wrap;font-size:1rem}li{margin:.5rem 0}"""
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part")
+TEXT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".json": "application/json",
+              ".csv": "text/csv", ".xml": "application/xml", ".txt": "text/plain", ".svg": "image/svg+xml",
+              ".webmanifest": "application/manifest+json", ".md": "text/markdown"}
 
 
-class Builder:
-    """Rebuilds the site, keeping what did not change between builds."""
+class Watcher:
+    """Rebuilds the site on request and remembers the outcome for the HTTP handler."""
 
-    def __init__(self, content: Path, out: Path, templates: Path, assets: Path, base_url: str | None,
-                 recipe: Callable[..., dict[str, bytes]]):
-        self.content, self.out, self.templates, self.assets = content, out, templates, assets
-        self.base_url, self.recipe = base_url, recipe
-        self.env = make_environment(templates)
-        self.yaml_cache: dict = {}
-        self.markdown_cache: dict = {}
-        self.page_cache = PageCache(templates, assets)
-        self.files: dict[str, bytes] | None = None  # what site/ holds, as this builder wrote it
-        self.error: ContentError | None = None
+    def __init__(self, project: Project):
+        self.builder = Builder(project)
+        self.out = project.out.absolute()
+        self.error: list[str] | None = None  # the lines of the current error, if the last build failed
         self.generation = 0
         self.changed = threading.Condition()
 
     def build(self) -> str:
-        """One build; returns the line to print. On a content error site/ is left as it was."""
+        """One build; returns the line to print. On any error site/ is left as it was."""
         started = time.perf_counter()
         try:
-            site = load_site(self.content, self.yaml_cache)
-            base_url = self.base_url if self.base_url is not None else site.config.base_url
-            files = self.recipe(site, self.templates, self.assets, base_url,
-                                env=self.env, markdown_cache=self.markdown_cache, page_cache=self.page_cache)
-            if self.files is None:
-                write_site(files, self.out)
-            else:
-                write_changes(self.files, files, self.out)
-            self.files, self.error = files, None
+            result = self.builder.build()
+            self.error = None
             line = f"rebuilt in {(time.perf_counter() - started) * 1000:.0f} ms"
+            if result.notice:
+                line = f"{result.notice}\n{line}"
         except ContentError as err:
-            self.error = err
+            self.error = [str(p) for p in err.problems]
             line = err.report() + "\nThe browser shows this error; site/ still holds the last good build."
+        except UsageError as err:
+            self.error = [str(err)]
+            line = f"build.py serve: {err}"
         except OSError as err:  # e.g. site/ cannot be written: say so, and keep serving
-            line = f"cannot write {self.out}: {err.strerror or err}"
+            self.error = [f"cannot write {display_path(str(err.filename or self.out))}: {err.strerror or err}"]
+            line = self.error[0]
         with self.changed:
             self.generation += 1
             self.changed.notify_all()
         return line
 
 
-def error_page(error: ContentError) -> bytes:
-    """What the browser shows while the content has an error."""
-    items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in error.problems)
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Content error</title>"
+def error_page(lines: list[str]) -> bytes:
+    """What the browser shows while the last build failed."""
+    items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in lines)
+    count = len(lines)
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Build error</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<link rel='stylesheet' href='/__error.css'></head><body><main>"
-            f"<h1>The content has {len(error.problems)} error{'s' if len(error.problems) != 1 else ''}</h1>"
+            f"<h1>The site has {count} error{'s' if count != 1 else ''}</h1>"
             f"<p>Fix the file and save: this page reloads by itself. The last good site is still in site/.</p>"
-            f"<ul>{items}</ul></main><script src='/__reload.js'></script></body></html>").encode("utf-8")
+            f"<ul>{items}</ul></main><script src='/__reload.js'></script></body></html>"
+            ).encode("utf-8", "backslashreplace")
 
 
-ERROR_CSS = b"""body{font:1.1rem/1.6 system-ui,sans-serif;margin:2rem;color:#1b1f24;background:#fff}
-h1{color:#a4262c}code{white-space:pre-wrap;font-size:1rem}li{margin:.5rem 0}"""
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the built site: files only, with their types, plus the reload script and events."""
 
-
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves site/ (the path is looked up on every request, so a swapped folder is seen), adds the
-    reload script to HTML pages, and streams reload events."""
-
-    builder: Builder
+    watcher: Watcher
+    allowed_hosts: frozenset[str]
+    server_version = "sitegen-serve"
 
     def log_message(self, *args) -> None:
         pass
 
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
+    def do_HEAD(self) -> None:
+        self.respond(head=True)
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/__events":
+        self.respond(head=False)
+
+    def respond(self, head: bool) -> None:
+        if self.headers.get("Host", "").lower() not in self.allowed_hosts:
+            return self.send(b"Only requests for this computer's own address are served.\n", ".txt", 403, head)
+        if not self.path.startswith("/"):
+            return self.send(b"Bad request.\n", ".txt", 400, head)
+        path = unquote(urlsplit(self.path).path)
+        if path == "/__events" and not head:
             return self.stream_events()
         if path == "/__reload.js":
-            return self.send_bytes(RELOAD_SCRIPT, "text/javascript")
+            return self.send(RELOAD_SCRIPT, ".js", 200, head)
         if path == "/__error.css":
-            return self.send_bytes(ERROR_CSS, "text/css")
-        if self.builder.error and (path.endswith("/") or path.endswith(".html")):
-            return self.send_bytes(error_page(self.builder.error), "text/html; charset=utf-8", 500)
-        file = Path(self.translate_path(path))
+            return self.send(ERROR_CSS, ".css", 200, head)
+        if self.watcher.error and (path.endswith("/") or path.endswith(".html")):
+            return self.send(error_page(self.watcher.error), ".html", 500, head)
+        file = self.site_file(path)
+        if file is None:
+            return self.not_found(head)
         if file.is_dir():
             if not path.endswith("/"):
-                return super().do_GET()  # the standard redirect to the folder's URL
+                return self.redirect(path + "/", head)
             file = file / "index.html"
-        if file.suffix == ".html" and file.is_file():
-            page = file.read_bytes().replace(b"</body>", b"<script src=\"/__reload.js\"></script></body>", 1)
-            return self.send_bytes(page, "text/html; charset=utf-8")
-        if not file.exists() and (self.builder.out / "404.html").is_file():
-            return self.send_bytes((self.builder.out / "404.html").read_bytes(), "text/html; charset=utf-8", 404)
-        return super().do_GET()
+            if not file.is_file():
+                return self.not_found(head)
+        body = file.read_bytes()
+        if file.suffix == ".html":
+            body = body.replace(b"</body>", b'<script src="/__reload.js"></script></body>', 1)
+        return self.send(body, file.suffix, 200, head)
 
-    def send_bytes(self, body: bytes, content_type: str, status: int = 200) -> None:
+    def site_file(self, path: str) -> Path | None:
+        """The file or folder of the site at a URL path; None for anything else (.. included)."""
+        parts = [part for part in posixpath.normpath(path).split("/") if part]
+        if any(part in ("..", ".") or "\\" in part or "\0" in part for part in parts):
+            return None
+        target = self.watcher.out.joinpath(*parts)
+        try:
+            if not target.resolve().is_relative_to(self.watcher.out.resolve()) or not target.exists():
+                return None
+        except (OSError, ValueError):
+            return None
+        return target
+
+    def not_found(self, head: bool) -> None:
+        page = self.watcher.out / "404.html"
+        body = page.read_bytes() if page.is_file() else b"Not found.\n"
+        self.send(body, ".html" if page.is_file() else ".txt", 404, head)
+
+    def redirect(self, location: str, head: bool) -> None:
+        self.send_response(301)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def send(self, body: bytes, suffix: str, status: int, head: bool) -> None:
+        content_type = TEXT_TYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
+        if suffix in TEXT_TYPES:
+            content_type += "; charset=utf-8"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if not head:
+            self.wfile.write(body)
 
     def stream_events(self) -> None:
         """Server-sent events: one 'reload' message after the next build, then the page reloads."""
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        builder = self.builder
-        with builder.changed:
-            seen = builder.generation
-            while builder.generation == seen:
-                if not builder.changed.wait(timeout=15):
+        watcher = self.watcher
+        with watcher.changed:
+            seen = watcher.generation
+            while watcher.generation == seen:
+                if not watcher.changed.wait(timeout=15):
                     try:
                         self.wfile.write(b": keep-alive\n\n")
                         self.wfile.flush()
@@ -150,7 +190,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             pass
 
 
-def watch(builder: Builder, folders: list[Path]):
+class Server(http.server.ThreadingHTTPServer):
+    """Threads per request, a listen backlog for bursts, and quiet about clients that hang up."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return  # the browser went away (a reload, a closed tab): nothing to report
+        super().handle_error(request, client_address)
+
+
+def watch(watcher: Watcher, folders: list[Path]):
     """Rebuild shortly after any change under the folders (a save often makes several events)."""
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
@@ -172,7 +225,7 @@ def watch(builder: Builder, folders: list[Path]):
             time.sleep(0.015)  # let the rest of a multi-event save arrive
             pending.clear()
             try:
-                print(builder.build(), flush=True)
+                print(watcher.build(), flush=True)
             except Exception:  # a bug in a rebuild must not stop the watching: report it, go on
                 traceback.print_exc()
 
@@ -184,22 +237,20 @@ def watch(builder: Builder, folders: list[Path]):
     return observer
 
 
-def serve(args, templates: Path, assets: Path, recipe) -> int:
+def serve(project: Project, port: int) -> int:
     """Build, then serve and rebuild until interrupted."""
-    builder = Builder(args.content.resolve(), args.out.resolve(), templates, assets, args.base_url, recipe)
-    print(builder.build(), flush=True)
-    handler = type("BoundHandler", (Handler,), {"builder": builder})
+    watcher = Watcher(project)
+    print(watcher.build(), flush=True)
     try:
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", args.port), partial(handler, directory=str(builder.out)))
+        server = Server(("127.0.0.1", port), Handler)
     except OSError as err:
-        print(f"build.py serve: cannot listen on 127.0.0.1:{args.port}: {err.strerror}; "
-              "choose another port with --port", file=sys.stderr)
-        return 2
-    server.daemon_threads = True
-    observer = watch(builder, [args.content, templates, assets])
-    print(f"Serving {builder.out} at http://127.0.0.1:{server.server_address[1]}/ "
-          "— edits to content/, templates/ and assets/ rebuild and reload. Ctrl+C stops.", flush=True)
+        raise UsageError("cannot_listen", port=port, reason=err.strerror) from None
+    port = server.server_address[1]
+    hosts = frozenset(f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+    server.RequestHandlerClass = type("BoundHandler", (Handler,), {"watcher": watcher, "allowed_hosts": hosts})
+    observer = watch(watcher, project.sources())
+    print(f"Serving {display_path(str(watcher.out))} at http://127.0.0.1:{port}/ — edits to content/, "
+          "templates/ and assets/ rebuild and reload. Ctrl+C stops.", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -208,3 +259,4 @@ def serve(args, templates: Path, assets: Path, recipe) -> int:
         observer.stop()
         server.server_close()
     return 0
+

@@ -31,6 +31,13 @@ def activity_label(number: int, numerals: str) -> str:
     return f"（{chinese_numeral(number)}）" if numerals == "chinese" else f"{number}."
 
 
+def activity_range(first: int, last: int, numerals: str) -> str:
+    """The activities a section holds, for a contents list: （一）–（五） in Chinese, 1–5 in Arabic."""
+    if numerals == "chinese":
+        return activity_label(first, numerals) + (f"–{activity_label(last, numerals)}" if last != first else "")
+    return f"{first}–{last}" if last != first else str(first)
+
+
 def agency_label(number: int, numerals: str, name: str = "") -> str:
     """How the document numbers an agency's section, before its name if given:
     一、市发改委 in Chinese numerals (no space after 、), 1. Tianjin … in Arabic numerals."""

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 import typing
+import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
-from .errors import ContentError, Problem
+from .cache import Store
+from .errors import ContentError, Problem, problem
 from .load import ContentFileError, format_field, line_of, load_yaml
 from .model import (Activity, ActivityRecord, Agency, AgencyFile, GlossaryEntry, Site, SiteFile,
-                    Topic, TopicRecord)
+                    Topic, TopicRecord, localized_fields)
 
 AGENCY_FILE = re.compile(r"^(\d+)-([a-z0-9]+(?:-[a-z0-9]+)*)\.yaml$")
+OPENCC_CONFIGS = ("s2t", "s2tw", "s2twp", "s2hk", "t2s", "tw2s", "tw2sp", "hk2s", "t2tw", "t2hk", "tw2t", "hk2t")
+MAX_PROBLEMS_PER_FILE = 20  # a hostile or badly broken file must not bury the report (or take minutes)
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
-RESERVED_PATHS = {"agencies", "activities", "print", "data", "assets"}  # the site's own folders
 _STAND_IN = {"number": 1, "topics": ["x"], "title": {}, "text": {}}
+# C0 and C1 control characters (tab and line breaks are fine), and the bidi embeddings, overrides
+# and isolates that can make text display in another order than it is stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _PLAIN = {  # msgspec's wording → an editor's
     "`int`": "a whole number", "`str`": "text", "`array`": "a list", "`object`": "a mapping (key: value)",
     "`null`": "nothing", "`bool`": "true or false", "`float`": "a number",
@@ -27,30 +36,79 @@ _PLAIN = {  # msgspec's wording → an editor's
 
 
 class Collector:
-    """Gathers problems from every file so that one run reports them all."""
+    """Gathers problems from every file so that one run reports them all (up to a limit per file)."""
 
-    def __init__(self, cache: dict | None = None) -> None:
+    def __init__(self, root: Path, parsed: Store | None = None) -> None:
         self.problems: list[Problem] = []
-        self.cache = cache
-        self.stamps: dict[str, tuple] = {}
+        self.root = root
+        self.parsed = parsed
+        self.sources: dict[str, str] = {}
+        self.per_file: dict[str, int] = {}
 
-    def add(self, path: Path, message: str, field: tuple = (), line: int | None = None) -> None:
-        if line is None and field:
-            line = line_of(path, field)
-        self.problems.append(Problem(str(path), message, line, format_field(field) or None))
+    def add(self, where: Path, name: str, field: tuple = (), line: int | None = None, **values) -> None:
+        self.append(problem(where, name, line, format_field(field) or None, **values), field)
+
+    def append(self, found: Problem, field: tuple = ()) -> None:
+        count = self.per_file[found.path] = self.per_file.get(found.path, 0) + 1
+        if count > MAX_PROBLEMS_PER_FILE:
+            return
+        if found.line is None and field:
+            found = Problem(found.path, found.message, line_of(Path(found.path), field), found.field, found.name)
+        self.problems.append(found)
+
+    def load(self, path: Path) -> Any:
+        """A file's data (None, with a problem added, when it cannot be read), its fingerprint
+        recorded, and every text in it checked for invisible characters that do harm."""
+        try:
+            key, data = load_yaml(path, self.root, self.parsed)
+        except ContentFileError as err:
+            self.append(err.problem)
+            return None
+        self.sources[str(path)] = key
+        for field, text in _strings(data):
+            self._check_characters(path, field, text)
+        return data
+
+    def _check_characters(self, path: Path, field: tuple, text: str) -> None:
+        for pattern, name in ((_CONTROL, "control_character"), (_BIDI, "bidi_control")):
+            if found := pattern.search(text):
+                self.add(path, name, field, code=ord(found[0]), position=found.start() + 1)
 
     def convert(self, path: Path, data: Any, kind, prefix: tuple = ()):
         """msgspec.convert with its error turned into a Problem at the right line; None on error."""
         try:
             return msgspec.convert(data, kind)
         except msgspec.ValidationError as err:
-            field, message = _explain(str(err), data, kind)
-            self.add(path, message, prefix + field)
+            field, name, values = _explain(str(err), data, kind)
+            self.add(path, name, prefix + field, **values)
             return None
 
+    def finish(self) -> None:
+        """Raise ContentError with every problem found, and a count of those held back."""
+        for path, count in self.per_file.items():
+            if count > MAX_PROBLEMS_PER_FILE:
+                self.problems.append(Problem(path, f"… and {count - MAX_PROBLEMS_PER_FILE} more problems "
+                                                   "in this file", 10 ** 9))
+        if self.problems:
+            raise ContentError(self.problems)
 
-def _explain(error: str, data: Any, kind) -> tuple[tuple, str]:
-    """Split msgspec's error into a field path and a plain message."""
+
+def _strings(data: Any):
+    """Every text in parsed YAML, with its field path (without recursion: a hostile file may nest
+    thousands of levels deep)."""
+    stack = [((), data)]
+    while stack:
+        field, node = stack.pop()
+        if isinstance(node, str):
+            yield field, node
+        elif isinstance(node, dict):
+            stack.extend((field + (key,), value) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((field + (index,), value) for index, value in reversed(list(enumerate(node))))
+
+
+def _explain(error: str, data: Any, kind) -> tuple[tuple, str, dict]:
+    """Split msgspec's error into a field path, a message name and its values."""
     match = _AT.match(error)
     what, field = match["what"], []
     for name, index in _STEP.findall(match["path"] or ""):
@@ -60,25 +118,25 @@ def _explain(error: str, data: Any, kind) -> tuple[tuple, str]:
     missing = re.match(r"Object missing required field `(.+)`", what)
     unknown = re.match(r"Object contains unknown field `(.+)`", what)
     if missing:
-        return tuple(field) + (missing[1],), "required field is missing"
+        return tuple(field) + (missing[1],), "required", {}
     if unknown:
         known = _fields_at(kind, field)
         close = difflib.get_close_matches(unknown[1], known, n=1)
         if close:
-            return tuple(field) + (unknown[1],), f"unknown field; did you mean '{close[0]}'?"
-        return tuple(field) + (unknown[1],), f"unknown field; expected one of: {', '.join(known)}"
-    if "matching regex '\\\\S'" in what or "matching regex '\\S'" in what:
-        return tuple(field), "must not be empty"
+            return tuple(field) + (unknown[1],), "unknown_field_close", {"close": close[0]}
+        return tuple(field) + (unknown[1],), "unknown_field", {"known": ", ".join(known)}
+    if "matching regex" in what and "u200b" in what:  # NonEmptyText's pattern
+        return tuple(field), "empty_text", {}
     for word, plain in _PLAIN.items():
         what = what.replace(word, plain)
-    return tuple(field), what[0].lower() + what[1:]
+    return tuple(field), "wrong_value", {"detail": what[0].lower() + what[1:]}
 
 
 def _resolve_mapping_key(data: Any, field: list) -> list:
     """Replace msgspec's '...' (a key it does not name) by the key whose value is not a text."""
     def bad_path(node: Any, steps: list) -> list | None:
         if not steps:
-            return None if isinstance(node, str) and node.strip() else []
+            return None if isinstance(node, str) and visible(node) else []
         step, rest = steps[0], steps[1:]
         if step == "..." and isinstance(node, dict):
             candidates = list(node)
@@ -96,132 +154,193 @@ def _resolve_mapping_key(data: Any, field: list) -> list:
     return bad_path(data, field) or [step for step in field if step != "..."]
 
 
+def visible(text: str) -> bool:
+    """Whether a text has a character that shows: not only spaces and invisible format characters."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+
+
 def _fields_at(kind, field: list) -> list[str]:
     """The field names the model accepts at a path, for 'did you mean' hints."""
     for step in field:
+        if isinstance(step, int):  # a position in a list: the item's type is already unwrapped
+            continue
         if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
             kind = typing.get_type_hints(kind, include_extras=True).get(step)
         else:
             args = [a for a in typing.get_args(kind) if a is not None]
-            kind = args[0] if args else None
-        while typing.get_origin(kind) in (typing.Annotated, list):
-            kind = typing.get_args(kind)[0]
+            kind = args[-1] if args else None  # a mapping's value, or an optional's type
+        kind = _unwrap(kind)
+    kind = _unwrap(kind)
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
-        return list(kind.__struct_fields__)
+        return list(kind.__struct_encode_fields__)  # as written in YAML (Derivation's source is 'from')
     return []
 
 
+def _unwrap(kind):
+    """The item type inside Annotated[…], list[…] and Optional[…]."""
+    while True:
+        origin = typing.get_origin(kind)
+        if origin in (typing.Annotated, list):
+            kind = typing.get_args(kind)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(kind) if a is not type(None)]
+            kind = args[0] if len(args) == 1 else kind
+            if len(args) != 1:
+                return kind
+        else:
+            return kind
+
+
 def _check_languages(collector: Collector, path: Path, value: Any, codes: list[str] | None, field: tuple) -> None:
-    """Every localized text must have exactly the languages of site.yaml (unknown while it is broken)."""
+    """Every localized text must have exactly the written languages of site.yaml (unknown while it
+    is broken)."""
     if not isinstance(value, dict) or codes is None:
         return
     for code in codes:
         if code not in value:
-            collector.add(path, f"missing the '{code}' text (every text needs: {', '.join(codes)})", field)
+            collector.add(path, "missing_language", field, code=code, codes=", ".join(codes))
     for code in value:
         if code not in codes:
-            collector.add(path, f"unknown language '{code}' (site.yaml declares: {', '.join(codes)})",
-                          field + (code,))
+            collector.add(path, "unknown_language", field + (code,), code=code,
+                          hint=f"site.yaml declares: {', '.join(codes)}")
 
 
-def _load(collector: Collector, path: Path) -> Any:
-    try:
-        return _parsed(path, collector.cache, collector.stamps)
-    except ContentFileError as err:
-        collector.problems.append(err.problem)
-        return None
-
-
-def _parsed(path: Path, cache: dict | None, stamps: dict[str, tuple]) -> Any:
-    """Parsed YAML, from the cache when the file's mtime and size are unchanged. The data is
-    never modified by later stages, so cached objects are shared, not copied. `stamps` records
-    each file's (mtime, size) so that serve can tell which pages an edit touches."""
-    if cache is None or not path.is_file():
-        return load_yaml(path)
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    entry = cache.get(str(path))
-    if entry is None or entry[0] != stamp:
-        entry = cache[str(path)] = (stamp, load_yaml(path))
-    stamps[str(path)] = stamp
-    return entry[1]
-
-
-def load_site(content: Path, cache: dict | None = None) -> Site:
+def load_site(content: Path, parsed: Store | None = None) -> Site:
     """Load and validate everything under content/; raise ContentError listing every problem.
 
-    `cache` keeps each file's parsed YAML between builds, with its mtime and size: serve keeps it
-    in memory, build.py on disk (load.ParseCache)."""
-    content = content.resolve()  # cache keys must not depend on the working directory
-    collector = Collector(cache)
+    `parsed` is the parse cache: files whose bytes it has seen are not parsed again."""
+    content = content.resolve()  # fingerprints and messages must not depend on the working directory
+    collector = Collector(content, parsed)
     config = _site_config(collector, content / "site.yaml")
     # While site.yaml or topics.yaml is broken, checks that depend on them are skipped (None):
     # one mistake there would otherwise be reported again for every text of every file.
-    codes = [lang.code for lang in config.languages] if config and not collector.problems else None
+    codes = [lang.code for lang in config.languages if lang.written] if config and not collector.problems else None
     topics = _topics(collector, content / "topics.yaml", codes)
-    _glossary(collector, content / "glossary.yaml")
+    glossary = _glossary(collector, content / "glossary.yaml")
     agencies = _agencies(collector, content / "agencies", codes,
                          {t.id: t for t in topics} if topics is not None else None)
-    if collector.problems:
-        raise ContentError(collector.problems)
-    return Site(config=config, topics=topics, agencies=agencies, stamps=collector.stamps)
+    collector.finish()
+    return Site(config=config, topics=topics, agencies=agencies, glossary=glossary, sources=collector.sources)
+
+
+def base_url_problem(url: str) -> str:
+    """Why a base URL cannot be used ('' when it can): it goes into links, robots.txt and QR codes."""
+    if not url:
+        return ""
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        return f"must not contain spaces or line breaks, got {url!r}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"must start with http:// or https:// and name a host, got {url!r}"
+    if parts.query or parts.fragment:
+        return f"must not have a query or fragment (? or #), got {url!r}"
+    if len(url) > 200:
+        return f"is {len(url)} characters long; at most 200 fit the QR codes on printed pages"
+    return ""
 
 
 def _site_config(collector: Collector, path: Path) -> SiteFile | None:
-    data = _load(collector, path)
+    data = collector.load(path)
     config = collector.convert(path, data, SiteFile) if data is not None else None
     if config is None:
         return None
-    codes = [lang.code for lang in config.languages]
-    paths = [lang.path for lang in config.languages]
     before = len(collector.problems)
-    for index, lang in enumerate(config.languages):
-        if codes.index(lang.code) != index:
-            collector.add(path, f"language code '{lang.code}' is declared twice", ("languages", index, "code"))
-        if (lang.path == "") != (index == 0):
-            collector.add(path, "the first language has an empty path (it is served at the root); "
-                          "every other needs its own, e.g. en", ("languages", index, "path"))
-        elif paths.index(lang.path) != index:
-            collector.add(path, f"language path '{lang.path}' is used twice", ("languages", index, "path"))
-        elif lang.path in RESERVED_PATHS:
-            collector.add(path, f"language path '{lang.path}' is a folder the site already uses; "
-                          f"avoid: {', '.join(sorted(RESERVED_PATHS))}", ("languages", index, "path"))
+    _check_language_list(collector, path, config)
     if len(collector.problems) > before:
         return config  # the languages are wrong: checking every text against them would only add noise
-    for name in ("title", "description", "theme", "source", "licence"):
+    codes = [lang.code for lang in config.languages if lang.written]
+    for name in localized_fields(SiteFile):
         _check_languages(collector, path, getattr(config, name), codes, (name,))
     for key, value in msgspec.structs.asdict(config.strings).items():
         _check_languages(collector, path, value, codes, ("strings", key))
-    for key, value in config.data_fields.items():
-        _check_languages(collector, path, value, codes, ("data_fields", key))
+    _check_data_fields(collector, path, config, codes)
+    if problem_text := base_url_problem(config.base_url):
+        collector.add(path, "base_url", ("base_url",), detail="base_url " + problem_text)
+    for index, lang in enumerate(config.languages):
+        if lang.script not in config.fonts:
+            collector.add(path, "unknown_script", ("languages", index, "script"), script=lang.script,
+                          known=", ".join(config.fonts))
     return config
 
 
+def _check_language_list(collector: Collector, path: Path, config: SiteFile) -> None:
+    from .pages import reserved_paths
+
+    codes = [lang.code for lang in config.languages]
+    written = [lang.code for lang in config.languages if lang.written]
+    paths = [lang.path for lang in config.languages]
+    reserved = reserved_paths()
+    for index, lang in enumerate(config.languages):
+        at = ("languages", index)
+        if codes.index(lang.code) != index:
+            collector.add(path, "language_twice", at + ("code",), code=lang.code)
+        if (lang.path == "") != (index == 0):
+            collector.add(path, "root_language_path", at + ("path",))
+        elif paths.index(lang.path) != index:
+            collector.add(path, "language_path_twice", at + ("path",), path=lang.path)
+        elif lang.path in reserved:
+            collector.add(path, "language_path_reserved", at + ("path",), path=lang.path,
+                          reserved=", ".join(sorted(reserved)))
+        if lang.derive is None:
+            continue
+        if index == 0:
+            collector.add(path, "derived_first", at + ("derive",))
+        elif lang.derive.source not in written:
+            collector.add(path, "derived_source", at + ("derive", "from"), source=lang.derive.source,
+                          codes=", ".join(written))
+        if lang.derive.opencc not in OPENCC_CONFIGS:
+            collector.add(path, "converter_unknown", at + ("derive", "opencc"), name=lang.derive.opencc,
+                          known=", ".join(OPENCC_CONFIGS))
+        for source, target in lang.derive.overrides.items():
+            if len(source) != len(target):
+                collector.add(path, "override_length", at + ("derive", "overrides", source),
+                              source=source, target=target, length=len(source))
+
+
+def _check_data_fields(collector: Collector, path: Path, config: SiteFile, codes: list[str]) -> None:
+    """Every field of the open data is described, and only those (opendata.DATA_FIELDS declares them)."""
+    from .opendata import DATA_FIELDS
+
+    declared = [f.name for f in DATA_FIELDS]
+    for name in declared:
+        if name not in config.data_fields:
+            collector.add(path, "data_field_missing", ("data_fields",), name=name)
+    for name, texts in config.data_fields.items():
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the fields are: {', '.join(declared)}"
+            collector.add(path, "data_field_unknown", ("data_fields", name), name=name, hint=hint)
+            continue
+        for part in ("title", "description"):
+            _check_languages(collector, path, getattr(texts, part), codes, ("data_fields", name, part))
+
+
 def _topics(collector: Collector, path: Path, codes: list[str] | None) -> list[Topic] | None:
-    data = _load(collector, path)
+    data = collector.load(path)
     records = collector.convert(path, data, list[TopicRecord]) if data is not None else None
     if records is None:
         return None
     topics: list[Topic] = []
     for index, record in enumerate(records):
         if any(t.id == record.id for t in topics):
-            collector.add(path, f"topic id '{record.id}' is used twice", (index, "id"))
+            collector.add(path, "topic_twice", (index, "id"), id=record.id)
         _check_languages(collector, path, record.label, codes, (index, "label"))
         topics.append(Topic(record.id, record.label))
     return topics
 
 
-def _glossary(collector: Collector, path: Path) -> None:
-    if path.exists():
-        data = _load(collector, path)
-        if data is not None:
-            collector.convert(path, data, list[GlossaryEntry])
+def _glossary(collector: Collector, path: Path) -> list[GlossaryEntry]:
+    if not path.exists():
+        return []
+    data = collector.load(path)
+    entries = collector.convert(path, data, list[GlossaryEntry]) if data is not None else None
+    return entries or []
 
 
 def _agencies(collector: Collector, folder: Path, codes: list[str] | None,
               topics: dict[str, Topic] | None) -> list[Agency]:
     if not folder.is_dir():
-        collector.add(folder, "folder is missing: expected one YAML file per agency, e.g. 01-market-regulation.yaml")
+        collector.add(folder, "agencies_missing")
         return []
     agencies = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -232,7 +351,7 @@ def _agencies(collector: Collector, folder: Path, codes: list[str] | None,
             agencies.append(agency)
     agencies.sort(key=lambda a: a.number)
     if not agencies and not collector.problems:
-        collector.add(folder, "no agency files found: expected files like 01-market-regulation.yaml")
+        collector.add(folder, "no_agencies")
     if not collector.problems:  # numbering across files means little while records are missing
         _check_numbering(collector, agencies)
     return agencies
@@ -242,13 +361,13 @@ def _agency(collector: Collector, path: Path, codes: list[str] | None,
             topics: dict[str, Topic] | None) -> Agency | None:
     named = AGENCY_FILE.match(path.name)
     if not named:
-        collector.add(path, "agency file names look like NN-slug.yaml (e.g. 03-development-reform.yaml)")
+        collector.add(path, "agency_file_name")
         return None
-    data = _load(collector, path)
+    data = collector.load(path)
     if data is None:
         return None
     if not isinstance(data, dict):
-        collector.add(path, f"expected a mapping with the fields {', '.join(AgencyFile.__struct_fields__)}")
+        collector.add(path, "expected_mapping", fields=", ".join(AgencyFile.__struct_fields__))
         return None
     # Check the agency's own fields first, with the activities replaced by one valid stand-in,
     # then each activity on its own: one run reports a mistake in every activity, not only the first.
@@ -259,11 +378,9 @@ def _agency(collector: Collector, path: Path, codes: list[str] | None,
         return None
     agency = Agency(header.number, header.slug, header.name, header.full_name, str(path))
     if int(named[1]) != header.number:
-        collector.add(path, f"the file name says agency {int(named[1])} but the file says {header.number}; "
-                      "make them agree", ("number",))
+        collector.add(path, "file_number_mismatch", ("number",), named=int(named[1]), number=header.number)
     if named[2] != header.slug:
-        collector.add(path, f"the file name says slug '{named[2]}' but the file says '{header.slug}'; "
-                      "make them agree", ("slug",))
+        collector.add(path, "file_slug_mismatch", ("slug",), named=named[2], slug=header.slug)
     _check_languages(collector, path, header.name, codes, ("name",))
     _check_languages(collector, path, header.full_name, codes, ("full_name",))
     for index, raw in enumerate(raw_activities):
@@ -285,12 +402,11 @@ def _activity(collector: Collector, path: Path, raw: Any, index: int, codes: lis
         if topic not in topics:
             close = difflib.get_close_matches(topic, list(topics), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            collector.add(path, f"unknown topic '{topic}'; {hint}topics are listed in topics.yaml",
-                          field + ("topics", position))
+            collector.add(path, "unknown_topic", field + ("topics", position), topic=topic, hint=hint)
         elif record.topics.index(topic) != position:
-            collector.add(path, f"topic '{topic}' is listed twice", field + ("topics", position))
-    return Activity(record.number, record.title, record.text, {},
-                    [topics[t] for t in record.topics if t in (topics or {})], agency)
+            collector.add(path, "topic_listed_twice", field + ("topics", position), topic=topic)
+    return Activity(record.number, dict(record.title), dict(record.text), {},
+                    [topics[t] for t in record.topics if t in (topics or {})], agency, index)
 
 
 def _check_numbering(collector: Collector, agencies: list[Agency]) -> None:
@@ -298,21 +414,42 @@ def _check_numbering(collector: Collector, agencies: list[Agency]) -> None:
     for expected, agency in enumerate(agencies, start=1):
         if agency.number != expected:
             same = [a for a in agencies if a.number == agency.number]
-            message = (f"agency number {agency.number} is used by {len(same)} files"
-                       if len(same) > 1 else
-                       f"agency numbers must run 1, 2, 3… without gaps: expected {expected} here "
-                       f"(is agency {expected}'s file missing?)")
-            collector.add(Path(agency.source_file), message, ("number",))
+            if len(same) > 1:
+                collector.add(Path(agency.source_file), "agency_number_shared", ("number",),
+                              number=agency.number, count=len(same))
+            else:
+                collector.add(Path(agency.source_file), "agency_number_gap", ("number",), expected=expected)
             return
+    activities = [activity for agency in agencies for activity in agency.activities]
     expected, seen = 1, {}
-    for agency in agencies:
-        for index, activity in enumerate(agency.activities):
-            path, field = Path(agency.source_file), ("activities", index, "number")
-            if activity.number in seen:
-                collector.add(path, f"activity number {activity.number} is also used in "
-                              f"{Path(seen[activity.number]).name}; numbers are unique across the site", field)
-            elif activity.number != expected:
-                collector.add(path, f"expected activity number {expected}: activities are numbered "
-                              "1, 2, 3… across all agencies in document order, without gaps", field)
-            seen.setdefault(activity.number, agency.source_file)
-            expected = max(expected, activity.number) + 1  # one mistake, one message
+    for i, activity in enumerate(activities):
+        if activity.number == expected and activity.number not in seen:
+            seen[activity.number] = activity.agency.source_file
+            expected += 1
+            continue
+        path, field = Path(activity.agency.source_file), activity.field + ("number",)
+        following = activities[i + 1].number if i + 1 < len(activities) else None
+        typo = following == expected + 1  # the numbers go on as if this one were right: one slip
+        if activity.number in seen:
+            collector.add(path, "activity_number_shared", field, number=activity.number,
+                          other=Path(seen[activity.number]).name)
+        elif not typo and activity.number > expected and i > 0 and activities[i - 1].agency is not activity.agency:
+            _missing_between(collector, activities[i - 1], activity, expected)
+        else:
+            collector.add(path, "activity_number_gap", field, expected=expected)
+        if typo:
+            expected += 1  # one mistake, one message: carry on as if it had its right number
+        else:
+            seen.setdefault(activity.number, activity.agency.source_file)
+            expected = activity.number + 1  # the numbering really jumps: go on from here
+
+
+def _missing_between(collector: Collector, before: Activity, after: Activity, expected: int) -> None:
+    """Numbers missing at the border of two files, as a save cut off at the end leaves them: say
+    which, and name both files."""
+    last = after.number - 1
+    one = last == expected
+    collector.add(Path(after.agency.source_file), "activity_numbers_missing", after.field + ("number",),
+                  missing=str(expected) if one else f"numbers {expected}–{last}", verb="is" if one else "are",
+                  before=before.number, before_file=Path(before.agency.source_file).name,
+                  after=after.number, after_file=Path(after.agency.source_file).name)

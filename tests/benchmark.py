@@ -373,20 +373,12 @@ def page_weights(out: Path, content: Path) -> tuple[list[dict], dict]:
 
 
 def builder_rebuilds(project: Path, content: Path, out: Path, edit: Edit, runs: int) -> dict:
-    """serve's rebuilds, in this process: sitegen.serve.Builder made as serve() makes it, built
+    """serve's rebuilds, in this process: sitegen.pipeline.Builder made as serve makes it, built
     once, then rebuilt with nothing changed and after editing one activity's English text."""
-    if str(project) not in sys.path:
-        sys.path.insert(0, str(project))
-    import build as build_module  # the snapshot's, see main()
-    from sitegen.serve import Builder
-
-    builder = Builder(content.resolve(), out.resolve(), project / "templates", project / "assets", None,
-                      build_module.render_site)
+    builder = _snapshot_builder(project, content, out)
     started = time.perf_counter()
     builder.build()
     first = time.perf_counter() - started
-    if builder.error:
-        raise RuntimeError(builder.error.report())
     noop, edited = [], []
     for _ in range(runs):
         started = time.perf_counter()
@@ -399,11 +391,21 @@ def builder_rebuilds(project: Path, content: Path, out: Path, edit: Edit, runs: 
         started = time.perf_counter()
         builder.build()
         edited.append(time.perf_counter() - started)
-        if builder.error or word.encode() not in builder.files.get(page, b""):
+        if word.encode() not in builder.written.get(page, b""):
             raise RuntimeError(f"the edit did not reach {page}")
     edit.restore()
     builder.build()
     return {"first": first, "noop": Stat(noop), "edit": Stat(edited)}
+
+
+def _snapshot_builder(project: Path, content: Path, out: Path):
+    """A Builder of the snapshot's code (see main()), as serve makes one: caches in memory only."""
+    if str(project) not in sys.path:
+        sys.path.insert(0, str(project))
+    from sitegen.pipeline import Builder, Project
+
+    return Builder(Project(content=content.resolve(), out=out.resolve(), templates=project / "templates",
+                           assets=project / "assets"))
 
 
 def free_port() -> int:
@@ -630,7 +632,7 @@ def report(results: dict[int, dict], meta: dict) -> str:
     row("peak memory, full build", lambda r, n: _spread(r["peak_bytes"], _mb) + mark(n, r["peak_bytes"].median, "peak"),
         f"10,000 < {TARGETS['big_peak_mb']} MB (max RSS)")
     row("output", lambda r, n: f"{_mb(r['output_bytes'])}, {r['output_files']:,} files")
-    for code in ("zh", "en"):
+    for code in sorted({c for r in results.values() for c in r["search"]}):
         row(f"search data {code}, raw / gzip", lambda r, n, c=code: (f"{_kb(r['search'][c]['raw'])} / {_kb(r['search'][c]['gzip'])}"
                                                                   if c in r["search"] else "—"), "loaded on first search")
     row("largest page, HTML raw / gzip", lambda r, n: f"{_kb(r['largest_page']['html_raw'])} / {_kb(r['largest_page']['html_gzip'])}",
@@ -724,10 +726,13 @@ def profile(n: int, work: Path, project: Path, top: int = 25) -> None:
     content = work / f"content-{n}"
     generate_content(content, n)
     sys.path.insert(0, str(project))
-    import build as build_module
-    from sitegen.serve import Builder
+    from sitegen.pipeline import Builder, Project
 
-    build_module.build(content, work / "warm")  # fills .cache/ and imports everything
+    def full_build(out: Path) -> None:
+        Builder(Project(content=content, out=out, templates=project / "templates", assets=project / "assets",
+                        cache=work / "profile-cache")).build()
+
+    full_build(work / "warm")  # fills the cache and imports everything
 
     def run(title: str, action) -> None:
         profiler = cProfile.Profile()
@@ -740,15 +745,12 @@ def profile(n: int, work: Path, project: Path, top: int = 25) -> None:
         stats.sort_stats("cumulative").print_stats(top)
         stats.sort_stats("tottime").print_stats(top)
 
-    run(f"full build of {n:,} activities, in-process", lambda: build_module.build(content, work / "site"))
-    builder = Builder(content.resolve(), (work / "serve").resolve(), project / "templates", project / "assets",
-                      None, build_module.render_site)
+    run(f"full build of {n:,} activities, in-process", lambda: full_build(work / "site"))
+    builder = _snapshot_builder(project, content, work / "serve")
     builder.build()
     edit = Edit(content)
     edit.apply("Profileedit")
     run(f"serve rebuild after editing {edit.path.name}, in-process", builder.build)
-    if builder.error:
-        raise RuntimeError(builder.error.report())
 
 
 # ---------------------------------------------------------------------------------------------

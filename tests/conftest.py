@@ -14,19 +14,33 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import build  # noqa: E402  (the project's entry point, imported as a module)
+from sitegen.pipeline import Builder, Project, build as build_project  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 BASE_URL = "https://quality.example.org/2020/"
+SITE = Builder(Project()).model()  # the real content: tests take languages, counts and names from it
+LANGS = {lang.code: lang for lang in SITE.languages}
+
+
+def build_site(content: Path, out: Path, base_url: str | None = None, cache: Path | None = None):
+    """Build a site as build.py does (never with the developer's .cache/): the pipeline's Result.
+    base_url None takes site.yaml's."""
+    return build_project(Project(content=Path(content), out=Path(out), base_url=base_url, cache=cache))
+
+
+def lang_prefix(code: str) -> str:
+    """A language's folder in the site, with a slash ('' for the first language)."""
+    path = LANGS[code].path
+    return path + "/" if path else ""
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """The real content built once, without a base URL (as most hosts will use it)."""
     out = tmp_path_factory.mktemp("site") / "site"
-    build.build(ROOT / "content", out, base_url="")
+    build_site(ROOT / "content", out)
     return out
 
 
@@ -34,7 +48,7 @@ def built_site(tmp_path_factory) -> Path:
 def built_site_with_base(tmp_path_factory) -> Path:
     """The real content built with a base URL: canonical links, sitemap addresses, QR codes."""
     out = tmp_path_factory.mktemp("site-base") / "site"
-    build.build(ROOT / "content", out, base_url=BASE_URL)
+    build_site(ROOT / "content", out, base_url=BASE_URL)
     return out
 
 

@@ -16,8 +16,7 @@ from typing import Callable
 
 import pytest
 
-import build
-from conftest import ROOT
+from conftest import ROOT, build_site
 
 SECONDS = 1.0  # an editor waits no longer than this for the verdict
 A = "agencies/03-development-reform.yaml"  # a short agency file: one activity, number 25
@@ -54,13 +53,28 @@ def line_with(content: Path, rel: str, fragment: str) -> int:
     return matches[0]
 
 
-def edit(content: Path, rel: str, old: str, new: str) -> int:
+def edit(content: Path, rel: str, old: str | re.Pattern, new: str) -> int:
+    """Replace the first `old` (a string, or a pattern whose groups `new` may use as \\1) and
+    return the line where it started. Patterns keep the corpus independent of the English
+    wording, which editors change."""
     path = content / rel
     text = path.read_text("utf-8")
-    assert old in text, f"test setup: {old!r} not in {rel}"
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1), "utf-8")
-    return line
+    if isinstance(old, re.Pattern):
+        match = old.search(text)
+        assert match, f"test setup: {old.pattern!r} not in {rel}"
+        start, replaced = match.start(), text[:match.start()] + match.expand(new) + text[match.end():]
+    else:
+        assert old in text, f"test setup: {old!r} not in {rel}"
+        start, replaced = text.index(old), text.replace(old, new, 1)
+    path.write_text(replaced, "utf-8")
+    return text[:start].count("\n") + 1
+
+
+# Lines of file A, found by structure: its name's English, and its first activity's English title.
+NAME_EN = re.compile(r"(?m)^  en: .*$")
+FULL_NAME_EN = re.compile(r"(?s)(full_name:\n  zh: [^\n]*\n)  en: [^\n]*")
+TITLE_EN = re.compile(r"(?m)(?<=\n)      en: .*\n(?=    text:)")
+TITLE_BLOCK = re.compile(r"    title:\n      zh: [^\n]*\n      en: [^\n]*\n")
 
 
 def rename(content: Path, rel: str, new_name: str) -> str:
@@ -91,7 +105,7 @@ def yaml_colon_missing(c):
 
 @variant
 def tab_indentation(c):
-    line = edit(c, A, "      en: \"Online expo", "\ten: \"Online expo")
+    line = edit(c, A, re.compile(r"(?m)^      (en: .*\n)(?=    text:)"), "\t\\1")
     return Expect(A, line, None, ("tab",))
 
 
@@ -121,7 +135,7 @@ def wrong_type_text_is_a_number(c):
 
 @variant
 def null_text(c):
-    line = edit(c, A, '  en: "Tianjin Development and Reform Commission"', "  en:")
+    line = edit(c, A, NAME_EN, "  en:")
     return Expect(A, line, "name.en", ("text",))
 
 
@@ -133,7 +147,7 @@ def number_zero(c):
 
 @variant
 def missing_required_field(c):
-    line = edit(c, A, "    title:\n      zh: \"云上自主品牌博览会\"\n      en: \"Online expo of Tianjin's homegrown brands\"\n", "")
+    line = edit(c, A, TITLE_BLOCK, "")
     return Expect(A, line - 2, "activities[0].title", ("required field is missing",))  # the activity's line
 
 
@@ -172,7 +186,25 @@ def agency_number_gap(c):
 @variant
 def activity_number_gap(c):
     line = edit(c, LAST, "  - number: 66", "  - number: 67")
-    return Expect(LAST, line, "activities[0].number", ("expected activity number 66",))
+    return Expect(LAST, line, "activities[0].number", ("activity 66 is missing", "25-consumers-association.yaml"))
+
+
+@variant
+def activity_number_gap_within_a_file(c):
+    line = edit(c, FIRST, "  - number: 23\n", "  - number: 25\n")
+    return Expect(FIRST, line, "activities[22].number", ("expected activity number 23",))
+
+
+@variant
+def agency_file_cut_off_at_the_end(c):
+    """A save that stopped part-way: the last activity of a file is gone. Say which number is
+    missing and name both files, not only the next one."""
+    path = c / FIRST
+    text = path.read_text("utf-8")
+    path.write_text(text[: text.index("  - number: 23\n")], "utf-8")
+    line = line_with(c, "agencies/02-state-assets.yaml", "  - number: 24")
+    return Expect("agencies/02-state-assets.yaml", line, "activities[0].number",
+                  ("activity 23 is missing", "01-market-regulation.yaml", "cut off"))
 
 
 @variant
@@ -259,9 +291,11 @@ def non_utf8_file(c):
 @variant
 def one_latin1_character(c):
     path = c / A
-    raw = path.read_bytes().replace("Online expo".encode(), "Online expo caf\xe9".encode("latin-1"), 1)
-    path.write_bytes(raw)
-    return Expect(A, 15, None, ("UTF-8", "0xe9"))
+    line = line_with(c, A, "    text:") - 1  # the first activity's English title
+    lines = path.read_bytes().split(b"\n")
+    lines[line - 1] = lines[line - 1][:-1] + "caf\xe9".encode("latin-1") + lines[line - 1][-1:]
+    path.write_bytes(b"\n".join(lines))
+    return Expect(A, line, None, ("UTF-8", "0xe9"))
 
 
 @variant
@@ -301,8 +335,8 @@ def yaml_bomb(c):
 
 @variant
 def alias_in_content(c):
-    line = edit(c, A, '  en: "Tianjin Development and Reform Commission"', "  en: &name Tianjin DRC")
-    edit(c, A, '  en: "Tianjin Municipal Development and Reform Commission"', "  en: *name")
+    line = edit(c, A, NAME_EN, "  en: &name Tianjin DRC")
+    edit(c, A, FULL_NAME_EN, "\\1  en: *name")
     return Expect(A, line, None, ("aliases",))  # reported at the anchor, the first line changed
 
 
@@ -326,7 +360,7 @@ def bad_file_name(c):
 
 @variant
 def empty_translation(c):
-    line = edit(c, A, "      en: \"Online expo of Tianjin's homegrown brands\"", '      en: ""')
+    line = edit(c, A, TITLE_EN, '      en: ""\n')
     return Expect(A, line, "activities[0].title.en", ("must not be empty",))
 
 
@@ -339,7 +373,7 @@ def blank_translation(c):
 
 @variant
 def missing_language(c):
-    line = edit(c, A, "      en: \"Online expo of Tianjin's homegrown brands\"\n", "")
+    line = edit(c, A, TITLE_EN, "")
     return Expect(A, line - 2, "activities[0].title", ("missing the 'en' text",))
 
 
@@ -363,26 +397,29 @@ def duplicate_topic_id(c):
 
 @variant
 def topic_without_english(c):
-    line = edit(c, "topics.yaml", "label: {zh: 计量, en: Metrology}", "label: {zh: 计量}")
+    line = edit(c, "topics.yaml", re.compile(r"label: \{zh: 计量, en: [^}]*\}"), "label: {zh: 计量}")
     return Expect("topics.yaml", line, "[2].label", ("missing the 'en' text",))
 
 
 @variant
 def glossary_entry_incomplete(c):
-    line = edit(c, "glossary.yaml", "- zh: 鲁班奖\n  en: Luban Prize\n", "- zh: 鲁班奖\n")
-    return Expect("glossary.yaml", line, "[1].en", ("required field is missing",))
+    import yaml
+
+    index = [entry["zh"] for entry in yaml.safe_load((c / "glossary.yaml").read_text("utf-8"))].index("鲁班奖")
+    line = edit(c, "glossary.yaml", re.compile(r"- zh: 鲁班奖\n  en: [^\n]*\n"), "- zh: 鲁班奖\n")
+    return Expect("glossary.yaml", line, f"[{index}].en", ("required field is missing",))
 
 
 @variant
 def site_string_missing(c):
-    edit(c, "site.yaml", "  search: {zh: 搜索, en: Search}\n", "")
+    edit(c, "site.yaml", re.compile(r"  search: \{zh: 搜索, en: [^}]*\}\n"), "")
     strings = edit(c, "site.yaml", "strings:\n", "strings:\n")  # the message points at the mapping
     return Expect("site.yaml", strings, "strings.search", ("required field is missing",))
 
 
 @variant
 def site_string_misspelt(c):
-    line = edit(c, "site.yaml", "  search: {zh: 搜索, en: Search}\n", "  serach: {zh: 搜索, en: Search}\n")
+    line = edit(c, "site.yaml", re.compile(r"  search: (\{zh: 搜索, en: [^}]*\})\n"), "  serach: \\1\n")
     return Expect("site.yaml", line, "strings.serach", ("unknown field; did you mean 'search'?",))
 
 
@@ -425,7 +462,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def existing_site(tmp_path_factory):
     """A good site, built once, that every failed build must leave alone."""
     out = tmp_path_factory.mktemp("existing") / "site"
-    build.build(ROOT / "content", out)
+    build_site(ROOT / "content", out)
     digest = tree_digest(out)
     assert len(digest) > 70
     return out, digest
@@ -460,7 +497,8 @@ def test_a_bad_edit_is_reported_and_changes_nothing(name, tmp_path, existing_sit
 
     def run() -> tuple[subprocess.CompletedProcess, float]:
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "--content", "content", "--out", str(site)],
+        proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "--content", "content", "--out", str(site),
+                               "--no-cache"],
                               cwd=tmp_path, capture_output=True, text=True, timeout=30)
         return proc, time.perf_counter() - started
 

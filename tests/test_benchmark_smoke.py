@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 import benchmark
-import build
-from conftest import ROOT
+from conftest import LANGS, ROOT, SITE, build_site
+from sitegen.pages import PAGE_KINDS
 from sitegen.validate import load_site
 
 N = 45  # three agencies: 20, 20 and 5 activities
@@ -58,12 +58,13 @@ def test_synthetic_text_is_drawn_from_the_real_content(synthetic):
 
 def test_synthetic_content_builds(synthetic, tmp_path):
     content, _ = synthetic
-    site, files = build.build(content, tmp_path / "site", base_url="")
+    files = build_site(content, tmp_path / "site").files
     pages = [name for name in files if name.endswith(".html")]
-    assert len(pages) == 2 * (1 + 3 + 4)  # home, 3 agencies, activities, print, data, 404; zh + en
+    per_language = sum(3 if kind.per_agency else 1 for kind in PAGE_KINDS)  # three agencies
+    assert len(pages) == len(LANGS) * per_language
     pages_found, search = benchmark.page_weights(tmp_path / "site", content)
     assert len(pages_found) == len(pages)
-    assert set(search) == {"zh", "en"}
+    assert set(search) == set(LANGS)
 
 
 def test_the_benchmark_edit_reaches_the_english_text(synthetic, tmp_path):
@@ -80,7 +81,7 @@ def test_the_benchmark_edit_reaches_the_english_text(synthetic, tmp_path):
 
 
 def test_real_size_copies_the_real_content(tmp_path):
-    real = len(load_site(ROOT / "content").activities)
+    real = len(SITE.activities)
     info = benchmark.generate_content(tmp_path / "content", real)
     assert info["real"]
     for path in (ROOT / "content" / "agencies").iterdir():

@@ -9,10 +9,9 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SITE
 from source_text import normalize, parse
-from sitegen.model import SCHEMAS, json_schema
-from sitegen.validate import load_site
+from sitegen.model import SCHEMAS, schemas_for
 
 CONTENT = ROOT / "content"
 HAN = re.compile(r"[\u3400-\u9fff]")
@@ -20,7 +19,7 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 
 @pytest.fixture(scope="module")
 def site():
-    return load_site(CONTENT)
+    return SITE
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_glossary_terms_are_translated_the_same_way_everywhere(site):
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_committed_schemas_match_the_model(name):
     committed = (CONTENT / "schema" / name).read_bytes()
-    assert committed == json_schema(SCHEMAS[name]), f"run: python build.py schema ({name} is stale)"
+    assert committed == schemas_for(SITE)[name], f"run: python build.py schema ({name} is stale)"
 
 
 def _content_files():

@@ -1,5 +1,5 @@
-"""Open data (issue 5): /data/activities.json and /data/activities.csv hold every activity in both
-languages, awkward text survives the round trip safely, and the data page describes every field."""
+"""Open data (issue 5): /data/activities.json and /data/activities.csv hold every activity in every
+language, awkward text survives the round trip safely, and the data page describes every field."""
 from __future__ import annotations
 
 import csv
@@ -12,16 +12,15 @@ import pytest
 import yaml
 from markupsafe import escape
 
-import build
-from conftest import ROOT
-from sitegen.validate import load_site
+from conftest import ROOT, SITE, build_site, lang_prefix
 
-SITE = load_site(ROOT / "content")
 CODES = [lang.code for lang in SITE.languages]
+FIRST, WRITTEN = CODES[0], [lang.code for lang in SITE.written_languages]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = ["number", "agency_number", "agency_slug", "agency_name_zh", "agency_name_en",
-               "agency_full_name_zh", "agency_full_name_en", "topics", "title_zh", "title_en",
-               "text_zh", "text_en"]
+CSV_COLUMNS = ["number", "agency_number", "agency_slug", *(f"agency_name_{c}" for c in CODES),
+               *(f"agency_full_name_{c}" for c in CODES), "topics", *(f"title_{c}" for c in CODES),
+               *(f"text_{c}" for c in CODES)]
+NUMBERS = list(range(1, len(SITE.activities) + 1))
 
 
 def read_json(site: Path) -> dict:
@@ -44,13 +43,13 @@ def as_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def test_json_holds_every_activity_in_both_languages(built_site):
+def test_json_holds_every_activity_in_every_language(built_site):
     data = read_json(built_site)
     assert data["languages"] == CODES
     assert data["title"] == SITE.config.title and data["source"] == SITE.config.source
     activities = data["activities"]
-    assert [a["number"] for a in activities] == list(range(1, 67))
-    assert sorted({a["agency"]["number"] for a in activities}) == list(range(1, 27))
+    assert [a["number"] for a in activities] == NUMBERS
+    assert sorted({a["agency"]["number"] for a in activities}) == list(range(1, len(SITE.agencies) + 1))
     expected = SITE.activities
     for got, want in zip(activities, expected):
         assert set(got) == {"number", "agency", "topics", "title", "text"}
@@ -63,9 +62,9 @@ def test_json_holds_every_activity_in_both_languages(built_site):
         assert set(got["agency"]["name"]) == set(CODES)
 
 
-def test_csv_holds_every_activity_in_both_languages(built_site):
+def test_csv_holds_every_activity_in_every_language(built_site):
     rows = read_csv(built_site)
-    assert [row["number"] for row in rows] == [str(n) for n in range(1, 67)]
+    assert [row["number"] for row in rows] == [str(n) for n in NUMBERS]
     for row, want in zip(rows, SITE.activities):
         assert row["agency_number"] == str(want.agency.number)
         assert row["agency_slug"] == want.agency.slug
@@ -76,13 +75,13 @@ def test_csv_holds_every_activity_in_both_languages(built_site):
             assert row[f"title_{code}"] == as_cell(want.title[code])
             assert row[f"text_{code}"] == as_cell(want.text[code])
     raw = (built_site / "data" / "activities.csv").read_bytes()
-    assert raw.count(b"\r\n") >= 67  # one record per line in the spreadsheet sense
-    assert "质量月".encode("utf-8") in raw  # Chinese as UTF-8, not escaped
+    assert raw.count(b"\r\n") >= len(NUMBERS) + 1  # one record per line in the spreadsheet sense
+    assert SITE.activities[0].title[FIRST].encode("utf-8") in raw  # as UTF-8, not escaped
 
 
 def test_json_and_csv_agree(built_site):
     data, rows = read_json(built_site), read_csv(built_site)
-    assert len(data["activities"]) == len(rows) == 66
+    assert len(data["activities"]) == len(rows) == len(NUMBERS)
     for item, row in zip(data["activities"], rows):
         assert row["number"] == str(item["number"]) and row["agency_slug"] == item["agency"]["slug"]
         for code in CODES:
@@ -91,13 +90,14 @@ def test_json_and_csv_agree(built_site):
 
 # --- Awkward text --------------------------------------------------------------------------
 
-AWKWARD = {
-    "title": {"zh": '=HYPERLINK("http://evil.example/","点我")', "en": '+cmd|" /C calc"!A0, "quoted"'},
-    "text": {"zh": '@SUM(A1:A9) 逗号，"引号", comma,\n\n第二段 </script><script>alert(1)</script>',
-             "en": '-2+3 "quotes", commas, and a\nline break\n\n- a list item\n\n`</script>` & <b>bold</b>'},
-    "agency_name": {"zh": '-减号部门', "en": '@Agency, "Quoted" =1'},
-    "agency_full_name": {"zh": "全称，含逗号", "en": '=1+1 "full", name'},
-}
+# One awkward text per written language (the first in Chinese, the others in English).
+AWKWARD = {field: dict(zip(WRITTEN, [first] + [other] * (len(WRITTEN) - 1))) for field, (first, other) in {
+    "title": ('=HYPERLINK("http://evil.example/","点我")', '+cmd|" /C calc"!A0, "quoted"'),
+    "text": ('@SUM(A1:A9) 逗号，"引号", comma,\n\n第二段 </script><script>alert(1)</script>',
+             '-2+3 "quotes", commas, and a\nline break\n\n- a list item\n\n`</script>` & <b>bold</b>'),
+    "agency_name": ('-减号部门', '@Agency, "Quoted" =1'),
+    "agency_full_name": ("全称，含逗号", '=1+1 "full", name'),
+}.items()}
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +115,7 @@ def awkward(tmp_path_factory) -> tuple[Path, dict]:
     agency["activities"][0]["text"] = dict(AWKWARD["text"])
     path.write_text(yaml.safe_dump(agency, allow_unicode=True, sort_keys=False), "utf-8")
     out = content.parent / "site"
-    files = build.build(content, out, base_url="")
-    return out, files
+    return out, build_site(content, out).files
 
 
 def test_awkward_text_survives_the_json_round_trip(awkward):
@@ -124,34 +123,37 @@ def test_awkward_text_survives_the_json_round_trip(awkward):
     raw = (site / "data" / "activities.json").read_text("utf-8")
     assert "</script" not in raw.lower(), "JSON must stay safe to inline in a <script> element"
     first = json.loads(raw)["activities"][0]
-    assert first["title"] == AWKWARD["title"] and first["text"] == AWKWARD["text"]
-    assert first["agency"]["name"] == AWKWARD["agency_name"]
-    assert first["agency"]["full_name"] == AWKWARD["agency_full_name"]
-    assert len(json.loads(raw)["activities"]) == 66
+    for code in WRITTEN:
+        assert first["title"][code] == AWKWARD["title"][code] and first["text"][code] == AWKWARD["text"][code]
+        assert first["agency"]["name"][code] == AWKWARD["agency_name"][code]
+        assert first["agency"]["full_name"][code] == AWKWARD["agency_full_name"][code]
+    assert len(json.loads(raw)["activities"]) == len(NUMBERS)
 
 
 def test_awkward_text_survives_the_csv_round_trip_and_never_runs(awkward):
     site, _ = awkward
     rows = read_csv(site)
-    assert len(rows) == 66 and rows[0]["number"] == "1" and rows[1]["number"] == "2"
+    assert len(rows) == len(NUMBERS) and rows[0]["number"] == "1" and rows[1]["number"] == "2"
     first = rows[0]
-    for code in CODES:
+    for code in WRITTEN:
         assert first[f"title_{code}"] == "'" + AWKWARD["title"][code]
         assert first[f"text_{code}"] == as_cell(AWKWARD["text"][code])
         assert first[f"agency_name_{code}"] == "'" + AWKWARD["agency_name"][code]
         assert first[f"agency_full_name_{code}"] == as_cell(AWKWARD["agency_full_name"][code])
-    assert first["text_zh"] == "'" + AWKWARD["text"]["zh"] and first["text_en"] == "'" + AWKWARD["text"]["en"]
-    assert first["agency_full_name_zh"] == AWKWARD["agency_full_name"]["zh"]  # nothing to guard: unchanged
+    for code in WRITTEN:
+        assert first[f"text_{code}"] == "'" + AWKWARD["text"][code]
+    assert first[f"agency_full_name_{FIRST}"] == AWKWARD["agency_full_name"][FIRST]  # nothing to guard: unchanged
     for row in rows:
         for column, value in row.items():
             assert not value.startswith(FORMULA_START), (row["number"], column, value)
     # the agency's other activities carry its awkward name too, guarded the same way
-    assert {row["agency_name_en"] for row in rows if row["agency_number"] == "1"} == {"'" + AWKWARD["agency_name"]["en"]}
+    last = WRITTEN[-1]
+    assert {row[f"agency_name_{last}"] for row in rows if row["agency_number"] == "1"} == {"'" + AWKWARD["agency_name"][last]}
 
 
 def test_awkward_text_is_escaped_on_the_print_page(awkward):
     site, _ = awkward
-    for page in (site / "print" / "index.html", site / "en" / "print" / "index.html"):
+    for page in (site / lang_prefix(code) / "print" / "index.html" for code in CODES):
         html = page.read_text("utf-8")
         assert "<script>alert" not in html and "<b>bold</b>" not in html
         assert "&lt;/script&gt;" in html
@@ -160,8 +162,7 @@ def test_awkward_text_is_escaped_on_the_print_page(awkward):
 # --- The data page --------------------------------------------------------------------------
 
 def _data_page(site: Path, code: str) -> str:
-    lang = next(lang for lang in SITE.languages if lang.code == code)
-    return (site / lang.path / "data" / "index.html" if lang.path else site / "data" / "index.html").read_text("utf-8")
+    return (site / lang_prefix(code) / "data" / "index.html").read_text("utf-8")
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -176,9 +177,9 @@ def test_data_page_describes_every_field_and_links_the_files(built_site, code):
     paths |= {f"agency.{key}" for key in item["agency"]}
     for path in paths:
         assert path in names, f"JSON field {path} is not described"
-    for meaning in SITE.config.data_fields.values():
-        assert str(escape(meaning[code])) in html
-    page_dir = (built_site / "data") if code == "zh" else (built_site / "en" / "data")
+    for texts in SITE.config.data_fields.values():
+        assert str(escape(texts.description[code])) in html
+    page_dir = built_site / lang_prefix(code) / "data"
     for name in ("activities.json", "activities.csv"):
         hrefs = re.findall(rf'href="([^"]*{re.escape(name)})"', html)
         assert hrefs, name
@@ -187,8 +188,7 @@ def test_data_page_describes_every_field_and_links_the_files(built_site, code):
 
 @pytest.mark.parametrize("code", CODES)
 def test_data_page_is_linked_from_home_and_footer(built_site, code):
-    lang = next(lang for lang in SITE.languages if lang.code == code)
-    home = (built_site / lang.path / "index.html") if lang.path else built_site / "index.html"
+    home = built_site / lang_prefix(code) / "index.html"
     html = home.read_text("utf-8")
     main = html[html.index("<main"):html.index("</main>")]
     footer = html[html.index('<footer class="site-footer"'):]

@@ -118,7 +118,7 @@ def test_all_errors_of_a_run_are_reported_together(content_copy):
 def test_cli_exits_1_with_the_message_and_no_traceback(content_copy, tmp_path):
     replace(content_copy, AGENCY, "    title:", "    titel:")
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--content", str(content_copy),
-                             "--out", str(tmp_path / "site")], capture_output=True, text=True, timeout=60)
+                             "--out", str(tmp_path / "site"), "--no-cache"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "activities[0].titel: unknown field" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "site").exists()

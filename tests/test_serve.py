@@ -11,7 +11,10 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from pathlib import Path
+
+from conftest import BASE_URL, LANGS, ROOT, SITE, build_site
+from sitegen.pages import EVERY_AGENCY, site_pages
 from test_build import tree_digest
 
 AGENCY = "agencies/02-state-assets.yaml"
@@ -47,7 +50,7 @@ def server(content_copy, tmp_path):
     out = tmp_path / "site"
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "serve", "--content", str(content_copy), "--out", str(out),
-         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--port", str(port), "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
 
     def up():
@@ -94,20 +97,111 @@ def test_the_browser_reloads_by_itself(server, page):
     assert not [e for e in page.console_errors if "__events" not in e]
 
 
-def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_build(content_copy, tmp_path):
-    import build
-    from sitegen.serve import Builder
+def _rendered_pages(monkeypatch) -> list[tuple[str, str]]:
+    """Record (page key, language) for every page the renderer actually renders."""
+    from sitegen.render import Renderer
 
-    builder = Builder(content_copy, tmp_path / "served", build.DEFAULTS["templates"], build.DEFAULTS["assets"],
-                      "", build.render_site)
+    rendered: list[tuple[str, str]] = []
+    original = Renderer._render
+
+    def recording(self, page, lang, used):
+        rendered.append((page.key, lang.code))
+        return original(self, page, lang, used)
+    monkeypatch.setattr(Renderer, "_render", recording)
+    return rendered
+
+
+def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_build(content_copy, tmp_path,
+                                                                                    monkeypatch):
+    from sitegen.pipeline import Builder, Project
+
+    builder = Builder(Project(content=content_copy, out=tmp_path / "served"))
     builder.build()
-    before = {key: html for key, (_, html) in builder.page_cache.pages.items()}
-    edit(content_copy, "Quality training for state-owned enterprises", "Edited in place")
-    assert builder.build().startswith("rebuilt")
-    rerendered = {key for key, (_, html) in builder.page_cache.pages.items() if html is not before[key]}
+    rendered = _rendered_pages(monkeypatch)
+    builder.build()
+    assert rendered == [], "a rebuild with no edit renders nothing"
+    agency = SITE.agencies[1]
+    edit(content_copy, agency.activities[0].title["en"], "Edited in place")
+    builder.build()
     # the agency itself and its neighbours (which show its name), and the pages that list everything
-    expected_keys = {"agencies/market-regulation/", "agencies/state-assets/", "agencies/development-reform/",
-                     "", "activities/", "print/", "data/", "404.html"}
-    assert {key for key, _ in rerendered} == expected_keys
-    build.build(content_copy, tmp_path / "full", base_url="")
+    neighbours = {a.slug for a in SITE.agencies[0:3]}
+    expected = {f"agencies/{slug}/" for slug in neighbours} | {
+        page.key for page in site_pages(SITE) if page.kind.agencies == EVERY_AGENCY and not page.kind.per_agency}
+    assert {key for key, _ in rendered} == expected
+    assert {code for _, code in rendered} == set(LANGS)
+    build_site(content_copy, tmp_path / "full")
     assert tree_digest(tmp_path / "served") == tree_digest(tmp_path / "full")
+
+
+def _edits(content: Path, templates: Path, assets: Path):
+    """Edits of every kind an editor makes, each a (name, function) that changes the files."""
+    def replace(path: Path, old: str, new: str) -> None:
+        text = path.read_text("utf-8")
+        assert old in text, (path, old)
+        path.write_text(text.replace(old, new, 1), "utf-8")
+
+    last = sorted((content / "agencies").glob("*.yaml"))[-1]
+    number = int(last.name.split("-")[0])
+    slug = last.stem.split("-", 1)[1]
+    extra = last.with_name(f"{number + 1:02d}-extra-agency.yaml")
+    first_activity = sum(len(a.activities) for a in SITE.agencies) + 1
+    return [
+        ("an activity's title", lambda: replace(content / "agencies" / "03-development-reform.yaml",
+                                                "云上自主品牌博览会\"", "云上品牌博览会\"")),
+        ("an interface string", lambda: replace(content / "site.yaml", "skip_to_content: {", "skip_to_content:  {")),
+        ("the site title", lambda: replace(content / "site.yaml", "title:\n  zh: ", "title:\n  zh: 新")),
+        ("a topic label", lambda: replace(content / "topics.yaml", "label: {zh: 计量,", "label: {zh: 计量与测量,")),
+        ("a template", lambda: replace(templates / "partials" / "footer.html", "</footer>", "<!-- edited --></footer>")),
+        ("the stylesheet", lambda: replace(assets / "css" / "site.css", "/* Header */", "/* The header */")),
+        ("a new agency", lambda: extra.write_text(
+            f"number: {number + 1}\nslug: extra-agency\nname: {{zh: 新部门, en: New agency}}\n"
+            f"full_name: {{zh: 新部门全称, en: The new agency}}\nactivities:\n  - number: {first_activity}\n"
+            f"    topics: [metrology]\n    title: {{zh: 新活动, en: A new activity}}\n"
+            f"    text: {{zh: 新活动的全文。, en: The new activity's text.}}\n", "utf-8")),
+        ("a renamed agency", lambda: (extra.rename(extra.with_name(f"{number + 1:02d}-renamed.yaml")),
+                                      replace(extra.with_name(f"{number + 1:02d}-renamed.yaml"),
+                                              "slug: extra-agency", "slug: renamed"))),
+        ("a deleted agency", lambda: extra.with_name(f"{number + 1:02d}-renamed.yaml").unlink()),
+        ("an agency's name", lambda: replace(last, "name:\n  zh: ", "name:\n  zh: 天津")),
+    ]
+
+
+def test_serve_matches_a_clean_build_after_edits_of_every_kind(tmp_path):
+    """One Builder, as serve keeps it, through a series of edits: after each, its site/ is the same,
+    byte for byte, as a clean build of the same files into a fresh folder."""
+    import shutil
+
+    from sitegen.pipeline import Builder, Project
+
+    project = Project(content=tmp_path / "content", out=tmp_path / "served", templates=tmp_path / "templates",
+                      assets=tmp_path / "assets")
+    for name in ("content", "templates", "assets"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    builder = Builder(project)
+    builder.build()
+    for n, (what, apply) in enumerate(_edits(project.content, project.templates, project.assets)):
+        apply()
+        builder.build()
+        clean = Project(content=project.content, out=tmp_path / f"clean-{n}", templates=project.templates,
+                        assets=project.assets)
+        Builder(clean).build()
+        assert tree_digest(project.out) == tree_digest(clean.out), f"after {what}"
+        assert _folders(project.out) == _folders(clean.out), f"after {what}: empty folders left behind"
+
+
+def _folders(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+
+
+def test_serve_says_so_when_another_build_wrote_its_folder(content_copy, tmp_path):
+    from sitegen.pipeline import Builder, Project
+
+    out = tmp_path / "site"
+    builder = Builder(Project(content=content_copy, out=out))
+    builder.build()
+    build_site(content_copy, out, base_url=BASE_URL)  # `build.py --base-url …` while serve runs
+    edit(content_copy, "number: 24", "number: 24  # edited")
+    result = builder.build()
+    assert "changed by another build" in result.notice
+    build_site(content_copy, tmp_path / "clean")
+    assert tree_digest(out) == tree_digest(tmp_path / "clean"), "no mix of the two builds"

@@ -1,15 +1,16 @@
-/* Search on the activities page, in the browser, with MiniSearch.
-   Chinese is matched like Ctrl+F: a query part with Han characters or digits (and, on the Chinese
-   page, any part) must occur in the activity's title, agency name or text, once whitespace and
-   punctuation are ignored; every activity is checked, so nothing that contains it is missed.
-   English words match by prefix with typo tolerance. Han text is indexed as single characters and
-   overlapping bigrams (no word segmentation, which disagrees with what readers type) so that
-   MiniSearch can rank; activities matched in their title or agency name come first.
-   The page lists every activity without JavaScript; this only filters and ranks that list. */
+/* Search on the activities page: the wiring between the page and search-core.js (the matching).
+   The page lists every activity without JavaScript; this only filters and ranks that list.
+   It fails safe: where the browser lacks what the search needs, or anything goes wrong, the full
+   list stays (or comes back) and the status line says how to find text with the browser instead. */
 (function () {
   "use strict";
   var form = document.getElementById("search");
+  var core = window.QMSearchCore;
   if (!form) return;
+  if (!core || !core.supported()) {  /* the page as it works without script: the list and the hint */
+    document.documentElement.classList.remove("search-ok");
+    return;
+  }
   var input = form.querySelector("#q");
   var agencySelect = form.querySelector("#agency");
   var topicSelect = form.querySelector("#topic");
@@ -17,27 +18,9 @@
   var results = document.getElementById("search-results");
   var fullList = document.getElementById("all-activities");
   var text = form.dataset;
-  var HAN = /[\u3400-\u9fff\uf900-\ufaff]/;
-  var TOKENS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{N}]+/gu;
-  var NOISE = /[\s\p{P}\p{S}]+/gu;
-  var WORD = "[\\p{L}\\p{N}]";
-  var literalPage = text.literal === "true";  /* a language without spaces between words (site.yaml) */
+  var options = { literal: text.literal === "true", folder: core.Folder({}) };
+  var excerptSize = parseInt(text.excerpt, 10) || 180;
   var data = null, index = null, loading = null, composing = false, typing = false, timer = 0, latest = 0;
-
-  /* Han runs → characters + bigrams; other runs → lowercase words. */
-  function tokenize(string) {
-    var out = [];
-    (string.match(TOKENS) || []).forEach(function (run) {
-      if (!HAN.test(run)) { out.push(run.toLowerCase()); return; }
-      for (var i = 0; i < run.length; i++) {
-        out.push(run[i]);
-        if (i + 1 < run.length) out.push(run.slice(i, i + 2));
-      }
-    });
-    return out;
-  }
-  function normalize(string) { return string.toLowerCase().replace(NOISE, ""); }
-  function escapeRegExp(string) { return string.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -52,26 +35,12 @@
     if (!loading) {
       loading = Promise.all([loadScript(text.library), fetch(text.index).then(function (r) { return r.json(); })])
         .then(function (loaded) {
-          data = loaded[1];
-          data.activities.forEach(function (a) {
-            a.agencyName = data.agencies[a.agency].name;  /* as the document writes it, often short */
-            a.agencyFull = data.agencies[a.agency].full_name;
-            /* Each field on its own, so that a match never spans the end of one and the start of the next. */
-            a.plain = { title: normalize(a.title), agency: normalize(a.agencyName),
-                        agencyFull: normalize(a.agencyFull), text: normalize(a.text) };
-          });
-          index = new window.MiniSearch({
-            idField: "number", fields: ["title", "agencyName", "agencyFull", "text"], tokenize: tokenize,
-            processTerm: function (term) { return term.toLowerCase(); },
-            searchOptions: {
-              boost: { title: 3, agencyName: 2, agencyFull: 2 }, combineWith: "AND", tokenize: tokenize,
-              prefix: function (term) { return !HAN.test(term); },
-              fuzzy: function (term) { return !HAN.test(term) && /^\p{L}{5,}$/u.test(term) ? 0.2 : false; }
-            }
-          });
+          options.folder = core.Folder(loaded[1].fold);
+          data = core.prepare(loaded[1], options.folder);
+          index = new window.MiniSearch(core.indexOptions(options.folder));
           index.addAll(data.activities);
         });
-      loading.catch(function () { loading = null; });  // let a later search try again
+      loading.catch(function () { loading = null; });  /* let a later search try again */
     }
     return loading;
   }
@@ -94,103 +63,7 @@
     var query = params.toString();
     return window.location.pathname + (query ? "?" + query : "");
   }
-
-  /* A query part is matched literally (as a substring) if it has Han characters or digits, or on a
-     page whose language is written without spaces; other parts are words for MiniSearch. */
-  function isLiteral(part) { return literalPage || HAN.test(part) || /\p{N}/u.test(part); }
-  function parseQuery(q) {
-    var parts = q.split(/\s+/).filter(Boolean);
-    var words = parts.filter(function (part) { return !isLiteral(part); }).join(" ");
-    return {
-      needles: parts.filter(isLiteral).map(normalize).filter(Boolean),
-      words: tokenize(words).length ? words : ""  // punctuation alone is ignored
-    };
-  }
-  function inHeading(a, needle) {
-    return a.plain.title.indexOf(needle) !== -1 || a.plain.agency.indexOf(needle) !== -1 ||
-      a.plain.agencyFull.indexOf(needle) !== -1;
-  }
-  function contains(a, needle) { return inHeading(a, needle) || a.plain.text.indexOf(needle) !== -1; }
-
-  /* The matching activities, best first, each as {activity, terms}: terms are the words of the
-     activity that matched the English words of the query (after prefix and typo matching). */
-  function find(state) {
-    var query = parseQuery(state.q);
-    var found = data.activities.filter(function (a) {
-      return (!state.agency || data.agencies[a.agency].slug === state.agency) &&
-        (!state.topic || a.topics.indexOf(state.topic) !== -1) &&
-        query.needles.every(function (needle) { return contains(a, needle); });
-    });
-    var info = {};
-    found.forEach(function (a) { info[a.number] = { activity: a, score: 0, heading: 0, terms: [] }; });
-    if (query.words) {
-      var wordHits = {};
-      index.search(query.words).forEach(function (hit) { wordHits[hit.id] = hit; });
-      found = found.filter(function (a) { return wordHits[a.number]; });
-      found.forEach(function (a) {
-        var hit = wordHits[a.number], entry = info[a.number];
-        entry.score += hit.score;
-        entry.terms = hit.terms;
-        /* A query word counts as a heading match if a word starting with it (not a mere typo
-           match) is in the title or the agency name. */
-        hit.queryTerms.forEach(function (term) {
-          if (hit.terms.some(function (t) {
-            return t.indexOf(term) === 0 && hit.match[t].some(function (f) { return f !== "text"; });
-          })) entry.heading += 1;
-        });
-      });
-    }
-    if (query.needles.length && found.length > 1) {
-      index.search(query.needles.join(" "), { combineWith: "OR", prefix: false, fuzzy: false })
-        .forEach(function (hit) { if (info[hit.id]) info[hit.id].score += hit.score; });
-    }
-    return found.map(function (a) {
-      var entry = info[a.number];
-      query.needles.forEach(function (needle) { if (inHeading(a, needle)) entry.heading += 1; });
-      return entry;
-    }).sort(function (x, y) {
-      return y.heading - x.heading || y.score - x.score || x.activity.number - y.activity.number;
-    });
-  }
-
-  /* What to highlight in one result: the literal parts of the query, wherever whitespace or
-     punctuation interrupts them, and the whole words that matched the English words. */
-  function highlighter(query, terms) {
-    var alternatives = parseQuery(query).needles.map(function (needle) {
-      return Array.from(needle).map(escapeRegExp).join("[\\s\\p{P}\\p{S}]*");
-    }).concat(terms.map(function (term) {
-      return "(?<!" + WORD + ")" + escapeRegExp(term) + "(?!" + WORD + ")";
-    }));
-    return alternatives.length ? new RegExp(alternatives.join("|"), "giu") : null;
-  }
-  function appendMarked(parent, string, pattern) {
-    var last = 0, match;
-    if (pattern) {
-      pattern.lastIndex = 0;
-      while ((match = pattern.exec(string))) {
-        if (!match[0]) { pattern.lastIndex += 1; continue; }
-        if (match.index > last) parent.appendChild(document.createTextNode(string.slice(last, match.index)));
-        el("mark", "", parent).textContent = match[0];
-        last = match.index + match[0].length;
-      }
-    }
-    if (last < string.length) parent.appendChild(document.createTextNode(string.slice(last)));
-  }
-  function firstMatch(string, pattern) {
-    if (!pattern) return -1;
-    pattern.lastIndex = 0;
-    var match = pattern.exec(string);
-    return match ? match.index : -1;
-  }
-  function excerpt(body, pattern, han) {
-    var size = han ? 60 : 180;
-    var at = firstMatch(body, pattern);
-    if (at < 0 || body.length <= size) return body.length > size ? body.slice(0, size) + "…" : body;
-    var start = Math.max(0, at - Math.floor(size / 3));
-    if (!han) { var space = body.lastIndexOf(" ", start); start = space > 0 ? space + 1 : 0; }
-    var end = Math.min(body.length, start + size);
-    return (start > 0 ? "…" : "") + body.slice(start, end) + (end < body.length ? "…" : "");
-  }
+  function active(state) { return Boolean(state.q || state.agency || state.topic); }
 
   function el(tag, className, parent) {
     var node = document.createElement(tag);
@@ -198,35 +71,60 @@
     if (parent) parent.appendChild(node);
     return node;
   }
+  /* The string into `parent`, with <mark> around the ranges. */
+  function appendMarked(parent, string, ranges) {
+    var last = 0;
+    ranges.forEach(function (r) {
+      if (r[0] > last) parent.appendChild(document.createTextNode(string.slice(last, r[0])));
+      el("mark", "", parent).textContent = string.slice(r[0], r[1]);
+      last = r[1];
+    });
+    if (last < string.length) parent.appendChild(document.createTextNode(string.slice(last)));
+  }
 
-  function show(state) {
-    var active = Boolean(state.q || state.agency || state.topic);
-    fullList.hidden = active;
-    results.hidden = !active;
-    results.textContent = "";
-    if (!active) { status.textContent = ""; return; }
-    var hits = find(state);
-    var han = HAN.test(state.q) || text.lang === "zh";
+  /* The results as a list, built apart from the page: nothing on the page changes until it is whole. */
+  function resultList(hits, q) {
+    var list = document.createDocumentFragment();
     hits.forEach(function (hit) {
-      var a = hit.activity, pattern = highlighter(state.q, hit.terms);
-      var item = el("li", "result", results);
-      var title = el("h2", "result__title", item);
-      var link = el("a", "", title);
+      var a = hit.activity;
+      function marks(string) { return core.highlights(string, q, hit.terms, options); }
+      var item = el("li", "result", list);
+      var link = el("a", "", el("h2", "result__title", item));
       link.href = text.agencies + data.agencies[a.agency].slug + "/#activity-" + a.number;
-      var number = el("span", "index-list__number", link);
-      number.textContent = a.label + " ";
-      appendMarked(link, a.title, pattern);
+      el("span", "index-list__number", link).textContent = a.label + " ";
+      appendMarked(link, a.title, marks(a.title));
       var meta = el("p", "result__meta", item);
-      appendMarked(meta, a.agencyName, pattern);
-      if (a.agencyFull !== a.agencyName && firstMatch(a.agencyFull, pattern) !== -1 && firstMatch(a.agencyName, pattern) === -1) {
-        meta.appendChild(document.createTextNode(literalPage ? "（" : " ("));  /* the full name, when it is what matched */
-        appendMarked(meta, a.agencyFull, pattern);
-        meta.appendChild(document.createTextNode(literalPage ? "）" : ")"));
+      appendMarked(meta, a.agencyName, marks(a.agencyName));
+      if (a.agencyFull !== a.agencyName && marks(a.agencyFull).length && !marks(a.agencyName).length) {
+        meta.appendChild(document.createTextNode(text.open));  /* the full name, when it is what matched */
+        appendMarked(meta, a.agencyFull, marks(a.agencyFull));
+        meta.appendChild(document.createTextNode(text.close));
       }
       meta.appendChild(document.createTextNode(" · " + a.topics.map(function (id) { return data.topics[id]; }).join(" · ")));
-      appendMarked(el("p", "result__excerpt", item), excerpt(a.text, pattern, han), pattern);
+      var cut = core.excerpt(a.text, marks(a.text), excerptSize, !options.literal);
+      appendMarked(el("p", "result__excerpt", item), cut.text, cut.ranges);
     });
+    return list;
+  }
+
+  function show(state) {
+    if (!active(state)) { showAll(""); return; }
+    var hits = core.find(data, index, state, options);
+    var list = resultList(hits, state.q);
+    results.textContent = "";
+    results.appendChild(list);
+    fullList.hidden = true;
+    results.hidden = false;
+    document.documentElement.classList.remove("qm-searching");
     status.textContent = hits.length ? count(hits.length) : text.none;
+  }
+  /* The whole list, as without script; `message` in the status line. */
+  function showAll(message) {
+    results.hidden = true;
+    results.textContent = "";
+    fullList.hidden = false;
+    document.documentElement.classList.remove("qm-searching");
+    status.textContent = message;
   }
   function count(n) { return n === 1 ? text.countOne : text.count.replace("{n}", String(n)); }
 
@@ -235,13 +133,13 @@
     var current = window.location.pathname + window.location.search;
     if (history === "push" && url !== current) window.history.pushState(state, "", url);
     else if (history) window.history.replaceState(state, "", url);
-    var ticket = ++latest;  // only the latest search is shown, even if an earlier one waited for the data
-    if (!(state.q || state.agency || state.topic)) { show(state); return; }
+    var ticket = ++latest;  /* only the latest search is shown, even if an earlier one waited for the data */
+    if (!active(state)) { showAll(""); return; }
     if (!index) status.textContent = text.loading;
     ensureIndex().then(function () {
       if (ticket === latest) show(state);
-    }, function () {
-      if (ticket === latest) status.textContent = text.none;
+    }).catch(function () {
+      if (ticket === latest) showAll(text.failed);
     });
   }
 

@@ -4,6 +4,14 @@
   "use strict";
   var KEY = "qm-text-size";
   var root = document.documentElement;
+  /* Before the first paint: controls that need script show only where it runs, and the search
+     only where the browser has what search-core.js needs (else the pages keep their full lists). */
+  root.classList.add("js");
+  try {
+    if (new RegExp("\\p{L}", "u").test("a") && window.Promise && window.fetch && window.URLSearchParams) {
+      root.classList.add("search-ok");
+    }
+  } catch (e) { /* an old browser: no search */ }
   function stored() {
     try { return localStorage.getItem(KEY); } catch (e) { return null; }
   }

@@ -1,0 +1,88 @@
+"""What builds keep between runs, in one place and under one rule: every entry is keyed by what it is
+made from (a file's bytes, a Markdown text, a text and its converter), so an entry can never be
+stale. A one-off build loads the stores from a folder (.cache/ by default) and saves them after a
+good build; serve keeps the same stores in memory between its rebuilds. Deleting the folder is
+always safe and only costs time."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Callable
+
+import msgspec
+
+
+def digest(data: bytes) -> str:
+    """A short fingerprint of bytes (BLAKE2b, 128 bits): equal fingerprints mean equal bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class Store:
+    """One kind of cached result. Entries the current build did not use are dropped when it saves,
+    so a store holds what the latest content needs and no more."""
+
+    def __init__(self, folder: Path | None, name: str):
+        self.path = folder / f"{name}.msgpack" if folder else None
+        self.entries: dict[str, Any] = {}
+        if self.path:
+            try:
+                self.entries = msgspec.msgpack.decode(self.path.read_bytes(), type=dict[str, Any])
+            except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+                self.entries = {}  # missing or damaged: start empty, it only costs time
+        self.saved = dict(self.entries)
+        self.used: set[str] = set()
+
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
+        """The entry for `key`, made (and kept) if it is not there yet."""
+        self.used.add(key)
+        if key not in self.entries:
+            self.entries[key] = make()
+        return self.entries[key]
+
+    def save(self) -> None:
+        """Keep the entries this build used; write them if anything changed."""
+        self.entries = {key: value for key, value in self.entries.items() if key in self.used}
+        self.used = set()
+        if self.path and self.entries != self.saved:
+            replace_file(self.path, msgspec.msgpack.encode(self.entries))
+            self.saved = dict(self.entries)
+
+
+class Cache:
+    """The stores of a build: parsed content files (by their bytes), Markdown converted to HTML,
+    texts converted to a derived script (by converter and text), and rendered pages (in memory
+    only, for serve: by everything the page is made from)."""
+
+    def __init__(self, folder: Path | None = None, versions: dict[str, str] | None = None):
+        self.folder = folder
+        tag = "-".join(f"{k}{v}" for k, v in sorted((versions or {}).items()))  # a new library starts afresh
+        self.parsed = Store(folder, "parsed")
+        self.markdown = Store(folder, f"markdown-{tag}" if tag else "markdown")
+        self.converted = Store(folder, f"converted-{tag}" if tag else "converted")
+        self.pages = Store(None, "pages")
+
+    @property
+    def templates(self) -> Path | None:
+        """Where Jinja keeps compiled templates (it checks each template's source itself)."""
+        return self.folder / "jinja" if self.folder else None
+
+    def save(self) -> None:
+        for store in (self.parsed, self.markdown, self.converted, self.pages):
+            store.save()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a cache file so that readers see the old or the new one, never a mix, even when two
+    builds save at once (each writes its own temporary file). A cache that cannot be written
+    only costs time, so errors are ignored."""
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staged = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(staged, path)
+    except OSError:
+        pass

@@ -1,0 +1,168 @@
+"""Stage 2b, derive: languages that editors do not write, made from a written one by a converter.
+Today that is OpenCC, which makes a Traditional Chinese edition from the Simplified original.
+
+After this stage a derived language is a language like any other: every text of the site has it.
+Conversions are cached by converter and text, so a build whose texts did not change never loads
+OpenCC. The same stage makes the search's folding table, so that a reader finds the same
+activities whichever script they type in."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Callable
+
+import msgspec
+
+from .cache import Store, digest
+from .errors import ContentError, problem
+from .model import Language, Site, SiteFile, localized_fields
+
+# Converters from Traditional back to Simplified, for what readers may type: each region's forms.
+_TO_SIMPLIFIED = ("t2s", "tw2s", "hk2s")
+_CJK = "".join(chr(c) for c in range(0x3400, 0xA000))  # the unified ideographs and extension A
+
+
+def opencc_version() -> str:
+    """The installed OpenCC's version, read from its dist-info folder name (no import)."""
+    spec = importlib.util.find_spec("opencc")
+    if spec and spec.origin:
+        for info in Path(spec.origin).parent.parent.glob("opencc-*.dist-info"):
+            return info.name[len("opencc-"):-len(".dist-info")]
+    return "none"
+
+
+class Converters:
+    """OpenCC converters, loaded on first use (importing OpenCC and loading its dictionaries takes
+    tens of milliseconds that a build with nothing new to convert does not spend)."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, Callable[[str], str]] = {}
+
+    def __call__(self, config: str) -> Callable[[str], str]:
+        if config not in self.loaded:
+            import opencc
+
+            self.loaded[config] = opencc.OpenCC(config).convert
+        return self.loaded[config]
+
+
+def localized_texts(site: Site):
+    """Every dict of texts by language in the site: site.yaml's, the topics', agencies' and activities'."""
+    config = site.config
+    for name in localized_fields(SiteFile):
+        yield getattr(config, name)
+    yield from msgspec.structs.asdict(config.strings).values()
+    for texts in config.data_fields.values():
+        yield texts.title
+        yield texts.description
+    for topic in site.topics:
+        yield topic.label
+    for agency in site.agencies:
+        yield agency.name
+        yield agency.full_name
+        for activity in agency.activities:
+            yield activity.title
+            yield activity.text
+
+
+def derive_languages(site: Site, store: Store | None = None) -> None:
+    """Give every text of the site its derived languages' versions, in place."""
+    store = store if store is not None else Store(None, "converted")
+    converters = Converters()
+    for lang in site.languages:
+        if lang.derive is None:
+            continue
+        rule = lang.derive
+        used: set[str] = set()
+        for texts in localized_texts(site):
+            texts[lang.code] = _convert(texts[rule.source], rule.opencc, rule.overrides, store, converters, used)
+        _check_overrides(site, lang, used)
+
+
+def _convert(text: str, config: str, overrides: dict[str, str], store: Store, converters: Converters,
+             used: set[str]) -> str:
+    """One text converted, then corrected by the overrides wherever their source term occurs.
+    OpenCC's character-based configurations keep a text's length, so a correction replaces the
+    converted term in place, at the same position."""
+    converted, _ = store.get(f"{config}\0{text}", lambda: _converted_with_pairs(text, config, converters))
+    for source, target in overrides.items():
+        start = text.find(source)
+        while start != -1:
+            used.add(source)
+            converted = converted[:start] + target + converted[start + len(source):]
+            start = text.find(source, start + len(source))
+    return converted
+
+
+def _converted_with_pairs(text: str, config: str, converters: Converters) -> list[str]:
+    """The conversion of a text, and the characters it changed as pairs (source, converted) in one
+    string, for the search's folding table. A conversion that changes the length has no pairs."""
+    converted = converters(config)(text)
+    pairs = {a + b for a, b in zip(text, converted) if a != b} if len(converted) == len(text) else set()
+    return [converted, "".join(sorted(pairs))]
+
+
+def _check_overrides(site: Site, lang: Language, used: set[str]) -> None:
+    """An override that never applies is a mistake (a typo, or a term since edited away)."""
+    from .load import line_of
+
+    unused = [source for source in lang.derive.overrides if source not in used]
+    if not unused:
+        return
+    path = Path(next(f for f in site.sources if f.endswith("site.yaml")))
+    index = site.languages.index(lang)
+    raise ContentError([problem(path, "override_unused", line_of(path, ("languages", index, "derive", "overrides", s)),
+                                f"languages[{index}].derive.overrides.{s}", converter=lang.derive.opencc, source=s)
+                        for s in unused])
+
+
+def fold_table(site: Site, lang: Language, store: Store | None = None) -> dict[str, str]:
+    """For search: each character that has another form in a related script → the form all its
+    forms are folded to (the written language's), so that 電梯 and 电梯 find the same text.
+    Built from the characters the site's conversions changed, and from every Traditional
+    character a reader could type whose Simplified form occurs in the text. Empty for a language
+    that is neither derived nor derived from."""
+    derived = [other for other in site.languages if other.derive and (other is lang or other.derive.source == lang.code)]
+    if not derived:
+        return {}
+    store = store if store is not None else Store(None, "converted")
+    sources = {d.derive.source for d in derived}
+    corpus = set("".join(texts[code] for texts in localized_texts(site) for code in sources))
+    key = digest(repr((sorted(corpus), sorted(d.derive.opencc for d in derived))).encode("utf-8"))
+    return store.get(f"fold\0{key}", lambda: _fold(site, derived, corpus, store))
+
+
+def _fold(site: Site, derived: list[Language], corpus: set[str], store: Store) -> dict[str, str]:
+    converters = Converters()
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while parent.get(c, c) != c:
+            c = parent[c]
+        return c
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:  # the root stays a character of the written text when there is one
+            if rb in corpus and (ra not in corpus or rb < ra):
+                ra, rb = rb, ra
+            parent[rb] = ra
+
+    for lang in derived:
+        config = lang.derive.opencc
+        for texts in localized_texts(site):
+            text = texts[lang.derive.source]
+            _, pairs = store.get(f"{config}\0{text}", lambda: _converted_with_pairs(text, config, converters))
+            for i in range(0, len(pairs), 2):
+                union(pairs[i], pairs[i + 1])
+    for config in _TO_SIMPLIFIED:
+        for traditional, plain in store.get(f"table\0{config}", lambda: _table(config, converters)).items():
+            if plain in corpus:
+                union(plain, traditional)
+    return {c: find(c) for c in parent if find(c) != c}
+
+
+def _table(config: str, converters: Converters) -> dict[str, str]:
+    """Every CJK character that a converter changes into one other character."""
+    converted = converters(config)("\n".join(_CJK)).split("\n")
+    return {a: b for a, b in zip(_CJK, converted) if a != b and len(b) == 1}

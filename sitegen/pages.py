@@ -1,0 +1,106 @@
+"""The page table: every kind of page the site has, in one place. It drives the pages that are
+rendered, their URLs, the navigation (header, footer, home), the folders a language path may
+not use, the sitemap, and the 404's special links. Adding a page kind is one entry here plus
+its template (and its words in site.yaml).
+
+What a template may use is listed in docs/templates.md."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Agency, Language, Site
+
+# Which agency files a page is made from (besides site.yaml, topics.yaml, the glossary, the
+# templates and the assets, which every page depends on): serve re-renders a page when they change.
+EVERY_AGENCY, OWN_AGENCY, NO_AGENCY = "every", "own", "none"
+
+
+@dataclass(frozen=True)
+class PageKind:
+    name: str
+    key: str  # its path inside a language's folder: '' (home), 'print/', 'agencies/{slug}/', '404.html'
+    template: str
+    nav: tuple[str, ...] = ()  # where it is linked: 'header', 'footer', 'home'
+    label: str = ""  # the interface string that names it in navigation
+    per_agency: bool = False  # one page per agency
+    agencies: str = EVERY_AGENCY
+    in_sitemap: bool = True
+    any_depth: bool = False  # served for missing addresses at any depth: links from the site's root
+
+    @property
+    def folder(self) -> str:
+        """The first folder of its path ('' for pages at the language's root)."""
+        return self.key.split("/", 1)[0] if "/" in self.key else ""
+
+
+PAGE_KINDS: tuple[PageKind, ...] = (
+    PageKind("home", "", "home.html", nav=("header",), label="home"),
+    PageKind("agency", "agencies/{slug}/", "agency.html", per_agency=True, agencies=OWN_AGENCY),
+    PageKind("activities", "activities/", "activities.html", nav=("header", "footer", "home"), label="activities"),
+    PageKind("print", "print/", "print.html", nav=("header", "footer", "home"), label="print"),
+    PageKind("data", "data/", "data.html", nav=("header", "footer", "home"), label="data", agencies=NO_AGENCY),
+    PageKind("not_found", "404.html", "404.html", agencies=NO_AGENCY, in_sitemap=False, any_depth=True),
+)
+KINDS = {kind.name: kind for kind in PAGE_KINDS}
+OTHER_FOLDERS = ("assets", "data")  # written by other stages: fingerprinted assets, the open data files
+
+
+def reserved_paths() -> set[str]:
+    """Folder names a language path may not take: the site's own."""
+    return {kind.folder for kind in PAGE_KINDS if kind.folder} | set(OTHER_FOLDERS)
+
+
+def navigation(place: str) -> list[PageKind]:
+    """The page kinds linked from a place ('header', 'footer', 'home'), in table order."""
+    return [kind for kind in PAGE_KINDS if place in kind.nav]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page in every language: its kind, its language-neutral key, what its template gets
+    besides the common context, and the agency files it is made from."""
+
+    kind: PageKind
+    key: str
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    agencies: tuple[Agency, ...] = field(default=(), hash=False, compare=False)
+
+    @property
+    def template(self) -> str:
+        return self.kind.template
+
+    def url_path(self, lang: Language) -> str:
+        return url_path(self.key, lang)
+
+    def output_path(self, lang: Language) -> str:
+        """Where the page is written inside site/: a folder with index.html, or a named file."""
+        path = self.url_path(lang)
+        return path + "index.html" if path.endswith("/") or not path else path
+
+
+def url_path(key: str, lang: Language) -> str:
+    """A page's path inside site/ in one language: the language's prefix, then the key."""
+    return (lang.path + "/" if lang.path else "") + key
+
+
+def site_pages(site: Site) -> list[Page]:
+    """Every page of the site, in the order of the page table."""
+    pages: list[Page] = []
+    for kind in PAGE_KINDS:
+        if kind.per_agency:
+            pages += [_agency_page(kind, site.agencies, i) for i in range(len(site.agencies))]
+        else:
+            shown = tuple(site.agencies) if kind.agencies == EVERY_AGENCY else ()
+            pages.append(Page(kind, kind.key, {}, shown))
+    return pages
+
+
+def _agency_page(kind: PageKind, agencies: list[Agency], i: int) -> Page:
+    """An agency's page, which also names its neighbours (previous and next)."""
+    agency = agencies[i]
+    previous = agencies[i - 1] if i > 0 else None
+    following = agencies[i + 1] if i + 1 < len(agencies) else None
+    shown = tuple(a for a in (previous, agency, following) if a is not None)
+    return Page(kind, kind.key.format(slug=agency.slug),
+                {"agency": agency, "previous": previous, "next": following}, shown)

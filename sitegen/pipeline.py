@@ -1,0 +1,100 @@
+"""The recipe: content → site, for `build.py` and for `serve` alike.
+
+    load + validate (YAML → Site) → derive (languages made from others) → render (pages and
+    the other outputs) → write (site/, swapped in whole, or only what changed for serve)
+
+A Builder holds the caches (cache.py). A one-off build makes one, builds once and saves the
+caches to disk; serve keeps one and builds again on every save, so it re-renders only what an
+edit touches and writes only the files that changed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import derive, opendata, outputs, render, write
+from .cache import Cache
+from .model import Site
+from .pages import site_pages
+from .validate import load_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Project:
+    """Where a build reads and writes; every setting with its default in one place."""
+
+    content: Path = ROOT / "content"
+    out: Path = ROOT / "site"
+    templates: Path = ROOT / "templates"
+    assets: Path = ROOT / "assets"
+    base_url: str | None = None  # None: site.yaml's base_url
+    cache: Path | None = None  # None: nothing kept on disk between runs (serve still keeps it in memory)
+
+    def sources(self) -> list[Path]:
+        """The folders whose edits serve rebuilds on."""
+        return [self.content, self.templates, self.assets]
+
+
+@dataclass
+class Result:
+    site: Site
+    files: dict[str, bytes]
+    notice: str = ""  # something the person running the build should know
+
+
+class Builder:
+    """Builds the site from a project, keeping its caches between builds."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.cache = Cache(project.cache, versions={"md": render.markdown_version(), "cc": derive.opencc_version(),
+                                                    "v": "3"})
+        self.env = render.make_environment(project.templates, self.cache.templates)
+        self.written: dict[str, bytes] | None = None  # what this builder last wrote to out (serve)
+
+    def model(self) -> Site:
+        """The site as the templates see it: validated, every language derived, Markdown converted."""
+        site = load_site(self.project.content, self.cache.parsed)
+        derive.derive_languages(site, self.cache.converted)
+        render.convert_markdown(site, self.cache.markdown)
+        return site
+
+    def render(self) -> Result:
+        """Every file of the site, in memory: the recipe, one line per kind of output."""
+        project, cache = self.project, self.cache
+        site = self.model()
+        base_url = project.base_url if project.base_url is not None else site.config.base_url
+        names, files = write.fingerprinted_assets(project.assets)
+        for lang in site.languages:
+            fold = derive.fold_table(site, lang, cache.converted)
+            write.add_fingerprinted(names, files, f"search-{lang.code}.json", outputs.search_data(site, lang, fold))
+            write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
+        write.add_fingerprinted(names, files, "css/languages.css", outputs.languages_css(site))
+        files.update(opendata.files(site))
+        renderer = render.Renderer(self.env, site, names, base_url, {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site)}, cache.pages)
+        pages = site_pages(site)
+        for page in pages:
+            for lang in site.languages:
+                files[page.output_path(lang)] = renderer.render(page, lang)
+        files.update(outputs.crawler_files(site, pages, renderer.base_url))
+        return Result(site, files)
+
+    def build(self) -> Result:
+        """Render and write; on a content error (ContentError) the output folder is left as it was."""
+        result = self.render()
+        out = self.project.out
+        if self.written is None:
+            write.write_site(result.files, out)
+        elif not write.write_changes(self.written, result.files, out):
+            result.notice = f"{out} was changed by another build since this one wrote it; it is written anew"
+            write.write_site(result.files, out)
+        self.written = result.files
+        self.cache.save()
+        return result
+
+
+def build(project: Project) -> Result:
+    """One build of a project; raises ContentError and leaves the output folder untouched on a mistake."""
+    return Builder(project).build()
+
