@@ -51,34 +51,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-cache", dest="cache", action="store_const", const=None,
                         help="keep nothing between runs")
     args = parser.parse_args(argv)
+    from sitegen.errors import usage
     from sitegen.validate import base_url_problem
 
     if args.base_url is not None and (problem := base_url_problem(args.base_url)):
-        parser.error(f"--base-url {problem}")
+        parser.error(usage("base_url", detail=problem))
     if not args.port.isdigit() or not 0 <= int(args.port) <= 65535:
-        parser.error(f"--port must be a whole number from 0 to 65535 (0 picks a free one), got {args.port!r}")
+        parser.error(usage("port", port=args.port))
     args.port = int(args.port)
     if not args.content.is_dir():
-        parser.error(f"--content {args.content}: no such folder")
+        parser.error(usage("content_missing", path=args.content))
     if args.command in ("build", "serve") and (problem := unsafe_output(args.out, args.content)):
-        parser.error(f"--out {args.out}: {problem}")
+        parser.error(usage(problem, path=args.out, manifest=".sitegen-manifest.json"))
     return args
 
 
 def unsafe_output(out: Path, content: Path) -> str:
-    """Why writing the site to `out` could destroy something that is not a built site ('' when it is
-    safe). A build replaces the whole output folder, so it must be new, empty, or one it wrote."""
-    from sitegen.write import MANIFEST, written_by_us
+    """Why writing the site to `out` could destroy something that is not a built site (the name of
+    the message; '' when it is safe). A build replaces the whole output folder, so it must be new,
+    empty, or one it wrote itself."""
+    from sitegen.write import written_by_us
 
     out = out.resolve()
     sources = [content.resolve(), DEFAULT.templates, DEFAULT.assets]
     if out == ROOT or out in ROOT.parents or any(out == s or out in s.parents or s in out.parents for s in sources):
-        return "would replace the project or its sources; choose a folder of its own, e.g. site/"
+        return "out_is_source"
     if out.exists() and not out.is_dir():
-        return "is a file; expected a folder"
+        return "out_is_file"
     if out.is_dir() and any(out.iterdir()) and not written_by_us(out):
-        return (f"is not empty and was not written by build.py (it has no {MANIFEST}); refusing to replace it. "
-                "Choose an empty or new folder, e.g. --out site/")
+        return "out_not_ours"
     return ""
 
 

@@ -74,7 +74,6 @@ MESSAGES = {
     "activity_numbers_missing": "activity {missing} {verb} missing: numbers jump from {before} (the last in "
                                 "{before_file}) to {after} (the first in {after_file}); was the end of "
                                 "{before_file} cut off?",
-    "changelog_order": "changelog entries run newest first: {date} comes after {previous}",
     # Templates (render.py)
     "template_syntax": "{detail}",
     "template_error": "while rendering {page}: {detail}",
@@ -83,21 +82,25 @@ MESSAGES = {
 # Usage and environment mistakes (exit status 2): said by build.py, not placed in a content file.
 USAGE = {
     "base_url": "--base-url {detail}",
-    "port": "--port must be a whole number from 0 to 65535 (0 picks a free one), got {port}",
+    "port": "--port must be a whole number from 0 to 65535 (0 picks a free one), got {port!r}",
     "content_missing": "--content {path}: no such folder",
-    "out_unsafe": "--out {path}: {reason}",
-    "out_not_ours": "is not empty and was not written by build.py (it has no {manifest}); refusing to replace "
-                    "it. Choose an empty or new folder, e.g. --out site/",
-    "out_is_source": "would replace the project or its sources; choose a folder of its own, e.g. site/",
-    "out_is_file": "is a file; expected a folder",
-    "cannot_write": "cannot write {path}: {reason}",
+    "out_not_ours": "--out {path}: is not empty and was not written by build.py (it has no {manifest}); "
+                    "refusing to replace it. Choose an empty or new folder, e.g. --out site/",
+    "out_is_source": "--out {path}: would replace the project or its sources; choose a folder of its own, "
+                     "e.g. site/",
+    "out_is_file": "--out {path}: is a file; expected a folder",
     "cannot_listen": "cannot listen on 127.0.0.1:{port}: {reason}; choose another port with --port",
 }
 
 
-def message(name: str, **values) -> str:
+def usage(key: str, /, **values) -> str:
+    """The named usage message with its blanks filled in."""
+    return USAGE[key].format(**values)
+
+
+def message(key: str, /, **values) -> str:
     """The named message with its blanks filled in."""
-    return MESSAGES[name].format(**values)
+    return MESSAGES[key].format(**values)
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,9 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-def problem(where, name: str, line: int | None = None, field: str | None = None, **values) -> Problem:
+def problem(where, key: str, /, line: int | None = None, field: str | None = None, **values) -> Problem:
     """A Problem in the file `where`, with the named message."""
-    return Problem(str(where), message(name, **values), line, field, name)
+    return Problem(str(where), message(key, **values), line, field, key)
 
 
 class ContentError(Exception):
@@ -138,7 +141,7 @@ class UsageError(Exception):
 
     def __init__(self, name: str, **values):
         self.name = name
-        super().__init__(USAGE[name].format(**values))
+        super().__init__(usage(name, **values))
 
 
 def display_path(path: str) -> str:

@@ -23,6 +23,22 @@ class ContentFileError(Exception):
 
 
 @lru_cache(maxsize=None)
+def _refused():
+    """The error our loader raises: a ConstructorError that knows its message's name."""
+    import yaml
+
+    class Refused(yaml.constructor.ConstructorError):
+        def __init__(self, key: str, text: str, mark):
+            super().__init__(None, None, text, mark)
+            self.key = key
+    return Refused
+
+
+def Refused(key: str, text: str, mark):  # noqa: N802 (made on first use, like PyYAML itself)
+    return _refused()(key, text, mark)
+
+
+@lru_cache(maxsize=None)
 def _strict_loader():
     """libyaml's C parser with the checks PyYAML does not make: no duplicate keys (the second one
     would silently win), no aliases (shared nodes make YAML bombs and surprise editors), keys that
@@ -30,9 +46,9 @@ def _strict_loader():
     Made on first use: a build whose files are all in the parse cache never imports PyYAML."""
     import yaml
 
-    def refuse(name: str, mark, **values):
+    def refuse(message_key: str, mark, /, **values):
         from .errors import message
-        raise yaml.constructor.ConstructorError(None, None, message(name, **values), mark)
+        raise Refused(message_key, message(message_key, **values), mark)
 
     class StrictLoader(yaml.CSafeLoader):
         def construct_object(self, node, deep=False):
@@ -100,8 +116,8 @@ def parse_yaml(path: Path, text: str) -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
-        if isinstance(err, yaml.constructor.ConstructorError) and not err.context:
-            raise ContentFileError(Problem(str(path), err.problem, line)) from None  # our own message
+        if isinstance(err, _refused()):
+            raise ContentFileError(Problem(str(path), err.problem, line, None, err.key)) from None
         detail = str(err.problem or err.context)
         if err.context and err.context_mark and err.problem:
             detail += f" ({err.context}, which started on line {err.context_mark.line + 1})"

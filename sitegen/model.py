@@ -25,8 +25,8 @@ Localized = Annotated[
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
                            description="Lowercase letters, digits and single hyphens; used in URLs.")]
 Number = Annotated[int, Meta(ge=1)]
-LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$",
-                                   description="Key used in content and data, e.g. zh, en, zh-Hant.")]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-([A-Z][a-z]{3}|[A-Z]{2}))?$",
+                                   description="Key used in content and data, e.g. zh, en, zh-Hant, zh-HK.")]
 
 
 class Record(Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -45,8 +45,8 @@ class Collector:
         self.sources: dict[str, str] = {}
         self.per_file: dict[str, int] = {}
 
-    def add(self, where: Path, name: str, field: tuple = (), line: int | None = None, **values) -> None:
-        self.append(problem(where, name, line, format_field(field) or None, **values), field)
+    def add(self, where: Path, key: str, /, field: tuple = (), line: int | None = None, **values) -> None:
+        self.append(problem(where, key, line, format_field(field) or None, **values), field)
 
     def append(self, found: Problem, field: tuple = ()) -> None:
         count = self.per_file[found.path] = self.per_file.get(found.path, 0) + 1
@@ -215,10 +215,11 @@ def load_site(content: Path, parsed: Store | None = None) -> Site:
     # While site.yaml or topics.yaml is broken, checks that depend on them are skipped (None):
     # one mistake there would otherwise be reported again for every text of every file.
     codes = [lang.code for lang in config.languages if lang.written] if config and not collector.problems else None
+    before = len(collector.problems)
     topics = _topics(collector, content / "topics.yaml", codes)
+    topics_ok = topics is not None and len(collector.problems) == before
     glossary = _glossary(collector, content / "glossary.yaml")
-    agencies = _agencies(collector, content / "agencies", codes,
-                         {t.id: t for t in topics} if topics is not None else None)
+    agencies = _agencies(collector, content / "agencies", codes, {t.id: t for t in topics} if topics_ok else None)
     collector.finish()
     return Site(config=config, topics=topics, agencies=agencies, glossary=glossary, sources=collector.sources)
 

@@ -425,8 +425,12 @@ def site_string_misspelt(c):
 
 @variant
 def site_language_declared_twice(c):
-    line = edit(c, "site.yaml", "  - code: en\n", "  - code: zh\n")
-    return Expect("site.yaml", line, "languages[1].code", ("twice",))
+    import yaml
+
+    languages = yaml.safe_load((c / "site.yaml").read_text("utf-8"))["languages"]
+    last = len(languages) - 1
+    line = edit(c, "site.yaml", f"  - code: {languages[last]['code']}\n", f"  - code: {languages[0]['code']}\n")
+    return Expect("site.yaml", line, f"languages[{last}].code", ("twice",))
 
 
 @variant

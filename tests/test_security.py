@@ -291,6 +291,8 @@ def test_payload_texts_show_exactly_as_written(payload):
     for agency in payload["agencies"]:
         for lang in config["languages"]:
             code = lang["code"]
+            if code not in WRITTEN:
+                continue  # a derived language shows conversions of these texts (test_traditional.py)
             prefix = lang["path"] + "/" if lang["path"] else ""
             file = site / prefix / "agencies" / agency["slug"] / "index.html"
             heading = Heading()
