@@ -57,6 +57,8 @@ def localized_texts(site: Site):
         yield texts.description
     for topic in site.topics:
         yield topic.label
+    for entry in site.changelog:
+        yield entry.text
     for agency in site.agencies:
         yield agency.name
         yield agency.full_name

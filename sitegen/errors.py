@@ -71,6 +71,7 @@ MESSAGES = {
     "activity_number_shared": "activity number {number} is also used in {other}; numbers are unique across the site",
     "activity_number_gap": "expected activity number {expected}: activities are numbered 1, 2, 3… across all "
                            "agencies in document order, without gaps",
+    "changelog_order": "changelog entries run newest first: {date} comes after {previous}",
     "activity_numbers_missing": "activity {missing} {verb} missing: numbers jump from {before} (the last in "
                                 "{before_file}) to {after} (the first in {after_file}); was the end of "
                                 "{before_file} cut off?",

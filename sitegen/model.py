@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -55,6 +56,8 @@ class Language(Record):
                                 description="ISO 15924 script (Hans, Hant, Latn): picks the fonts in site.yaml.")]
     speech: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$",
                                 description="The language tag for read-aloud voices, e.g. zh-CN, zh-TW, en.")]
+    locale: Annotated[str, Meta(pattern=r"^[a-z]{2,3}_[A-Z]{2}$",
+                                description="Its locale for Open Graph (og:locale), e.g. zh_CN, zh_TW, en_US.")]
     derive: Annotated[Derivation | None, Meta(
         description="For a language made from another by a converter instead of written by editors.")] = None
     numerals: Literal["chinese", "arabic"] = "arabic"
@@ -62,6 +65,8 @@ class Language(Record):
                                              "where it does not, search matches any fragment and "
                                              "no space follows a number label.")] = True
     list_separator: Annotated[str, Meta(description="Between the items of a list in running text.")] = "; "
+    date_format: Annotated[str, Meta(description="How dates are written, in strftime's codes "
+                                                 "(%Y year, %-m month, %-d day, %B month name).")] = "%Y-%m-%d"
     excerpt_length: Annotated[int, Meta(ge=20, description="Characters of a search result's excerpt.")] = 180
 
     @property
@@ -111,6 +116,7 @@ class Strings(Record):
     search_failed: Localized
     search_without_script: Localized
     in_brackets: Annotated[Localized, Meta(description="A name in brackets, e.g. （{name}）; must contain {name}.")]
+    name_and_list: Annotated[Localized, Meta(description="A name, then what it has: {name}, {items}.")]
     filter_agency: Localized
     filter_topic: Localized
     filter_all: Localized
@@ -130,8 +136,22 @@ class Strings(Record):
     not_found_title: Localized
     not_found_text: Localized
     back_home: Localized
+    share_image_alt: Annotated[Localized, Meta(description="The share image's alt text; {title}, {theme}.")]
     data_format: Localized
     data_meaning: Localized
+    publisher_label: Annotated[Localized, Meta(description="Before the publisher's name; {publisher}.")]
+    unofficial_notice: Annotated[Localized, Meta(description="Said when the publisher is not the government; "
+                                                             "{source} names who issued the document.")]
+    archive_notice: Annotated[Localized, Meta(description="That the site archives a past plan; {held}.")]
+    translation_notice: Annotated[Localized, Meta(
+        description="On the pages of every language but the original: which text is authoritative.")]
+    last_updated: Annotated[Localized, Meta(description="{date}: when the site last changed.")]
+    activities_description: Annotated[Localized, Meta(description="The activities page's description; {n}.")]
+    changelog: Localized
+    changelog_intro: Localized
+    report_mistake: Localized
+    report_subject: Annotated[Localized, Meta(description="The subject of a report: {label} {title}.")]
+    report_body: Annotated[Localized, Meta(description="The start of a report: {address} of the page.")]
 
 
 class DataFieldText(Record):
@@ -141,24 +161,52 @@ class DataFieldText(Record):
     description: Localized
 
 
+class Licence(Record):
+    """The open licence of our texts and data, by its standard (SPDX) identifier."""
+
+    id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9.+-]+$", description="SPDX identifier, e.g. CC-BY-4.0.")]
+    url: Annotated[str, Meta(pattern=r"^https://", description="Where the licence is published.")]
+
+
 class SiteFile(Record):
     """content/site.yaml"""
 
     languages: Annotated[list[Language], Meta(min_length=1)]
     title: Localized
+    short_title: Annotated[Localized, Meta(description="The title as the header shows it, short enough "
+                                                       "for one line on a phone.")]
     description: Localized
     theme: Localized
     source: Localized
     licence: Localized
+    licence_terms: Licence
+    publisher: Annotated[Localized, Meta(description="Who publishes this site.")]
+    official: Annotated[bool, Meta(description="Whether the publisher is the government that issued the "
+                                               "document; when not, every page says the site is unofficial.")]
+    official_source: Annotated[Localized, Meta(description="Who issued the document, named where the site "
+                                                           "says it is not official.")]
+    held: Annotated[Localized, Meta(description="When the activities took place, e.g. September 2020.")]
+    updated: Annotated[date, Meta(description="When the site's content last changed (YYYY-MM-DD): shown in the "
+                                              "footer and written into the open data.")]
     strings: Strings
     fonts: Annotated[dict[str, Fonts], Meta(description="Font stacks per script (the languages' script).")]
     data_fields: Annotated[dict[str, DataFieldText], Meta(
         description="The open data's fields (as named in activities.json), with a title and what they mean.")]
     base_url: Annotated[str, Meta(description="Where the site is published, e.g. https://example.org/quality/ "
                                               "(or give --base-url).")] = ""
+    corrections: Annotated[str, Meta(
+        pattern=r"^(|mailto:[^\s?]+@[^\s?]+|https://\S+)$",
+        description="Where readers report a mistake: mailto:address or an https:// form. Empty: no link.")] = ""
     allowed_image_hosts: Annotated[list[str], Meta(
         description="Hosts that activity texts may show images from (none by default: nothing loads "
                     "from another host).")] = []
+
+
+class ChangeRecord(Record):
+    """One entry of content/changelog.yaml: what was corrected or changed, and when."""
+
+    date: date
+    text: Localized
 
 
 class TopicRecord(Record):
@@ -197,8 +245,12 @@ class GlossaryEntry(Record):
 
 
 def localized_fields(kind) -> list[str]:
-    """The fields of a record that hold one text per language."""
-    return [name for name, hint in typing.get_type_hints(kind, include_extras=True).items() if hint == Localized]
+    """The fields of a record that hold one text per language (Localized, with or without more Meta)."""
+    def localized(hint) -> bool:
+        return typing.get_origin(hint) is Annotated and any(
+            isinstance(meta, Meta) and (meta.extra_json_schema or {}).get("x-localized")
+            for meta in hint.__metadata__)
+    return [name for name, hint in typing.get_type_hints(kind, include_extras=True).items() if localized(hint)]
 
 
 SCHEMAS = {
@@ -206,6 +258,7 @@ SCHEMAS = {
     "topics.schema.json": list[TopicRecord],
     "agency.schema.json": AgencyFile,
     "glossary.schema.json": list[GlossaryEntry],
+    "changelog.schema.json": list[ChangeRecord],
 }
 
 
@@ -291,6 +344,7 @@ class Site:
     topics: list[Topic]
     agencies: list[Agency]
     glossary: list[GlossaryEntry] = field(default_factory=list)
+    changelog: list[ChangeRecord] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # content file → fingerprint of its bytes
 
     @property

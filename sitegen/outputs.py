@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from .model import Language, Site
 from .opendata import json_bytes
-from .pages import Page
+from .pages import Page, url_path
 from .text import activity_label
 
 _TAG = re.compile(r"<[^>]+>")
@@ -35,6 +35,20 @@ def search_data(site: Site, lang: Language, fold: dict[str, str]) -> bytes:
         ],
         "fold": fold,
     })
+
+
+def web_manifest(site: Site, lang: Language, assets: dict[str, str]) -> bytes:
+    """<language>/manifest.webmanifest: the name, colours and icons a phone uses when a reader adds
+    the site to the home screen; it opens on that language's home page."""
+    from .render import relative
+
+    here = url_path("", lang)
+    icons = [{"src": relative(here, assets[f"icons/{name}.png"]), "sizes": size, "type": "image/png"}
+             for name, size in (("icon-192", "192x192"), ("icon-512", "512x512"))]
+    return json_bytes({"name": site.config.title[lang.code], "short_name": site.config.short_title[lang.code],
+                       "description": site.config.description[lang.code], "lang": lang.html_lang,
+                       "start_url": "./", "scope": "./", "display": "browser",
+                       "background_color": "#ffffff", "theme_color": "#133761", "icons": icons})
 
 
 def crawler_files(site: Site, pages: list[Page], base_url: str) -> dict[str, bytes]:

@@ -40,6 +40,7 @@ PAGE_KINDS: tuple[PageKind, ...] = (
     PageKind("activities", "activities/", "activities.html", nav=("header", "footer", "home"), label="activities"),
     PageKind("print", "print/", "print.html", nav=("header", "footer", "home"), label="print"),
     PageKind("data", "data/", "data.html", nav=("header", "footer", "home"), label="data", agencies=NO_AGENCY),
+    PageKind("changelog", "changelog/", "changelog.html", nav=("footer",), label="changelog", agencies=NO_AGENCY),
     PageKind("not_found", "404.html", "404.html", agencies=NO_AGENCY, in_sitemap=False, any_depth=True),
 )
 KINDS = {kind.name: kind for kind in PAGE_KINDS}

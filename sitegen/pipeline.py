@@ -14,7 +14,7 @@ from pathlib import Path
 from . import derive, opendata, outputs, render, write
 from .cache import Cache
 from .model import Site
-from .pages import site_pages
+from .pages import site_pages, url_path
 from .validate import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,8 @@ class Builder:
             write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, files, "css/languages.css", outputs.languages_css(site))
         files.update(opendata.files(site))
+        for lang in site.languages:
+            files[url_path("manifest.webmanifest", lang)] = outputs.web_manifest(site, lang, names)
         renderer = render.Renderer(self.env, site, names, base_url, {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site)}, cache.pages)
         pages = site_pages(site)
         for page in pages:

@@ -9,7 +9,7 @@ import re
 import traceback
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 import msgspec
@@ -20,7 +20,7 @@ from .errors import ContentError, Problem, problem
 from .load import format_field, line_of
 from .model import Language, Site
 from .pages import Page, navigation, url_path
-from .text import activity_label, activity_range, agency_label
+from .text import activity_label, activity_range, agency_label, format_date
 
 _IMAGE = re.compile(r'<img src="([^"]*)"')
 
@@ -53,6 +53,7 @@ def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.E
     env.filters["activity_label"] = activity_label
     env.filters["agency_label"] = agency_label
     env.filters["activity_range"] = activity_range
+    env.filters["date"] = lambda day, lang: format_date(day, lang.date_format)
     return env
 
 
@@ -115,7 +116,7 @@ class Renderer:
         except jinja2.TemplateSyntaxError as err:
             where = err.filename or str(Path(self.env.loader.searchpath[0]) / (err.name or page.template))
             raise ContentError([problem(where, "template_syntax", err.lineno, detail=err.message or "")]) from None
-        except jinja2.TemplateError as err:
+        except Exception as err:  # noqa: BLE001 (any mistake in a template: undefined names, wrong types)
             where, line = self._template_frame(err, page)
             raise ContentError([problem(where, "template_error", line, page="/" + page.url_path(lang),
                                         detail=str(err))]) from None
@@ -147,16 +148,50 @@ class Renderer:
         def absolute(key: str, language: Language = lang) -> str:
             return self.base_url + url_path(key, language) if self.base_url else ""
 
-        def asset(name: str) -> str:
+        def asset_path(name: str) -> str:
             used[name] = self.assets[name]
-            return link(self.assets[name])
+            return self.assets[name]
+
+        def asset(name: str) -> str:
+            return link(asset_path(name))
+
+        def share_image() -> str:
+            """This language's share image (assets/share/<code>.png, from scripts/share_images.py),
+            else its source language's; '' when there is none (a language added since)."""
+            for candidate in (lang.code, lang.derive.source if lang.derive else lang.code):
+                if f"share/{candidate}.png" in self.assets:
+                    return asset_path(f"share/{candidate}.png")
+            return ""
+
+        def report_link(activity) -> str:
+            """Where a reader reports a mistake in an activity, filled in with its number, title and
+            address ('' when site.yaml names no corrections address)."""
+            address = absolute(f"agencies/{activity.agency.slug}/", lang) or "/" + url_path(
+                f"agencies/{activity.agency.slug}/", lang)
+            return corrections_link(self.site.config.corrections, strings, activity_label(activity.number, lang.numerals),
+                                    activity.title[lang.code], f"{address}#activity-{activity.number}")
 
         return {
             "site": self.site, "config": self.site.config, "lang": lang, "code": lang.code,
-            "languages": self.site.languages, "page": page, "t": strings,
-            "url": url, "absolute": absolute, "asset": asset, "root": link(""), "base_url": self.base_url,
-            "nav": navigation, "count": _counter(strings), **self.extras, **page.context,
+            "languages": self.site.languages, "original": self.site.languages[0], "page": page, "t": strings,
+            "url": url, "absolute": absolute, "asset": asset, "asset_path": asset_path, "share_image": share_image,
+            "root": link(""),
+            "base_url": self.base_url,
+            "nav": navigation, "count": _counter(strings), "report_link": report_link,
+            **self.extras, **page.context,
         }
+
+
+def corrections_link(address: str, strings: dict[str, str], label: str, title: str, page: str) -> str:
+    """A mailto: link with subject and body, or the form's address with the same as parameters."""
+    if not address:
+        return ""
+    subject = strings["report_subject"].replace("{label}", label).replace("{title}", title)
+    body = strings["report_body"].replace("{address}", page)
+    if address.startswith("mailto:"):
+        return f"{address}?subject={quote(subject)}&body={quote(body)}"
+    separator = "&" if "?" in address else "?"
+    return f"{address}{separator}{urlencode({'subject': subject, 'page': page})}"
 
 
 def _counter(strings: dict[str, str]) -> Callable[[int], str]:

@@ -31,6 +31,24 @@ def activity_label(number: int, numerals: str) -> str:
     return f"（{chinese_numeral(number)}）" if numerals == "chinese" else f"{number}."
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def format_date(day, pattern: str) -> str:
+    """A date as a language writes it (site.yaml's date_format): %Y, %m and %d (%-m and %-d without a
+    leading zero), %B for the English month name. Made here, not by strftime, so that the result
+    does not depend on the machine's locale or system."""
+    parts = {"%Y": str(day.year), "%-m": str(day.month), "%-d": str(day.day), "%m": f"{day.month:02d}",
+             "%d": f"{day.day:02d}", "%B": _MONTHS[day.month - 1]}
+    out, i = "", 0
+    while i < len(pattern):
+        token = next((t for t in ("%-m", "%-d", "%Y", "%m", "%d", "%B") if pattern.startswith(t, i)), None)
+        out += parts[token] if token else pattern[i]
+        i += len(token) if token else 1
+    return out
+
+
 def activity_range(first: int, last: int, numerals: str) -> str:
     """The activities a section holds, for a contents list: （一）–（五） in Chinese, 1–5 in Arabic."""
     if numerals == "chinese":

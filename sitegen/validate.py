@@ -16,7 +16,7 @@ import msgspec
 from .cache import Store
 from .errors import ContentError, Problem, problem
 from .load import ContentFileError, format_field, line_of, load_yaml
-from .model import (Activity, ActivityRecord, Agency, AgencyFile, GlossaryEntry, Site, SiteFile,
+from .model import (Activity, ActivityRecord, Agency, AgencyFile, ChangeRecord, GlossaryEntry, Site, SiteFile,
                     Topic, TopicRecord, localized_fields)
 
 AGENCY_FILE = re.compile(r"^(\d+)-([a-z0-9]+(?:-[a-z0-9]+)*)\.yaml$")
@@ -219,9 +219,11 @@ def load_site(content: Path, parsed: Store | None = None) -> Site:
     topics = _topics(collector, content / "topics.yaml", codes)
     topics_ok = topics is not None and len(collector.problems) == before
     glossary = _glossary(collector, content / "glossary.yaml")
+    changelog = _changelog(collector, content / "changelog.yaml", codes)
     agencies = _agencies(collector, content / "agencies", codes, {t.id: t for t in topics} if topics_ok else None)
     collector.finish()
-    return Site(config=config, topics=topics, agencies=agencies, glossary=glossary, sources=collector.sources)
+    return Site(config=config, topics=topics, agencies=agencies, glossary=glossary, changelog=changelog,
+                sources=collector.sources)
 
 
 def base_url_problem(url: str) -> str:
@@ -335,6 +337,19 @@ def _glossary(collector: Collector, path: Path) -> list[GlossaryEntry]:
         return []
     data = collector.load(path)
     entries = collector.convert(path, data, list[GlossaryEntry]) if data is not None else None
+    return entries or []
+
+
+def _changelog(collector: Collector, path: Path, codes: list[str] | None) -> list[ChangeRecord]:
+    """content/changelog.yaml (optional): dated entries, newest first."""
+    if not path.exists():
+        return []
+    data = collector.load(path)
+    entries = collector.convert(path, data, list[ChangeRecord]) if data is not None else None
+    for index, entry in enumerate(entries or []):
+        _check_languages(collector, path, entry.text, codes, (index, "text"))
+        if index and entry.date > entries[index - 1].date:
+            collector.add(path, "changelog_order", (index, "date"), date=entry.date, previous=entries[index - 1].date)
     return entries or []
 
 

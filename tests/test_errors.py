@@ -405,6 +405,12 @@ def _(c, tmp):
                                         after_file="02-state-assets.yaml")
 
 
+@case("changelog_order")
+def _(c, tmp):
+    line = edit(c, "changelog.yaml", "- date: 2026-11-25", "- date: 2026-12-25")
+    return "changelog.yaml", line, "[1].date", message("changelog_order", date="2026-12-25", previous="2026-11-26")
+
+
 @case("template_syntax")
 def _(c, tmp):
     return "template", ("footer.html", "</footer>", "{% if %}</footer>"), None, None

@@ -38,7 +38,8 @@ RAW_MARKDOWN_HTML = "<x-raw>raw</x-raw> <b onclick=alert(1)>bold</b>"
 # Values that are not free text: the validator checks their form, so they (and all below them) stay
 # as they are.
 FIXED_KEYS = {"code", "html_lang", "path", "numerals", "base_url", "id", "slug", "number", "topics", "script",
-              "speech", "derive", "excerpt_length", "allowed_image_hosts"}
+              "speech", "derive", "excerpt_length", "allowed_image_hosts", "locale", "updated", "date",
+              "official", "corrections", "licence_terms"}
 WRITTEN = [lang.code for lang in SITE.written_languages]
 
 

@@ -177,7 +177,7 @@ def test_a_fourth_language_needs_no_code_change(content_copy, tmp_path):
     site_yaml = content_copy / "site.yaml"
     text = site_yaml.read_text("utf-8")
     entry = ("  - code: zh-HK\n    html_lang: zh-HK\n    label: 香港繁體\n    path: zh-hk\n    script: Hant\n"
-             "    speech: zh-HK\n    derive: {from: zh, opencc: s2hk}\n    numerals: chinese\n    spaces: false\n")
+             "    speech: zh-HK\n    locale: zh_HK\n    derive: {from: zh, opencc: s2hk}\n    numerals: chinese\n    spaces: false\n")
     site_yaml.write_text(text.replace("\n  - code: en\n", "\n" + entry + "  - code: en\n", 1), "utf-8")
     result = build_site(content_copy, tmp_path / "site", base_url=BASE_URL)
     codes = [lang.code for lang in result.site.languages]
