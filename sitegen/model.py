@@ -132,7 +132,29 @@ class Strings(Record):
     data_licence: Localized
     download_json: Localized
     download_csv: Localized
+    download_datapackage: Localized
     larger_text: Localized
+    menu: Localized
+    reading_settings: Localized
+    text_size: Localized
+    setting_standard: Localized
+    text_large: Localized
+    text_larger: Localized
+    text_largest: Localized
+    contrast: Localized
+    contrast_high: Localized
+    settings_note: Localized
+    settings_reset: Localized
+    settings_done: Localized
+    read_aloud: Localized
+    read_page: Localized
+    stop_reading: Localized
+    open_on_phone: Localized
+    scan_to_open: Localized
+    copy_link: Localized
+    link_copied: Localized
+    copy_failed: Localized
+    filters: Localized
     not_found_title: Localized
     not_found_text: Localized
     back_home: Localized

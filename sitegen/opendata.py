@@ -79,7 +79,9 @@ def activities_json(site: Site) -> bytes:
             _nest(record, data_field.name, data_field.value(activity))
         records.append(record)
     return json_bytes({"title": config.title, "source": config.source, "licence": config.licence,
-                  "languages": [lang.code for lang in site.languages], "activities": records})
+                       "licence_id": config.licence_terms.id, "publisher": config.publisher,
+                       "updated": config.updated.isoformat(),
+                       "languages": [lang.code for lang in site.languages], "activities": records})
 
 
 def _cell(value) -> str:
@@ -105,6 +107,94 @@ def field_table(site: Site) -> list[tuple[DataField, str, list[str], Any]]:
     return [(f, f.name, f.columns(codes), site.config.data_fields[f.name]) for f in DATA_FIELDS]
 
 
-def files(site: Site) -> dict[str, bytes]:
+def _both(texts: dict[str, str], site: Site) -> str:
+    """A text in every written language, for metadata formats that hold one string: 序号 / Number."""
+    return " / ".join(dict.fromkeys(texts[lang.code] for lang in site.written_languages))
+
+
+def _table_field(data_field: DataField, column: str, site: Site, code: str | None) -> dict:
+    texts = site.config.data_fields[data_field.name]
+    language = f" ({next(lang.label for lang in site.languages if lang.code == code)})" if code else ""
+    field = {"name": column, "type": data_field.type, "title": _both(texts.title, site) + language,
+             "description": _both(texts.description, site)}
+    if data_field.name == "topics":  # the CSV holds topic ids separated by semicolons
+        field.update(type="list", delimiter=";", itemType="string")
+    constraints = dict(data_field.constraints)
+    if data_field.localized or data_field.name in ("title", "text"):
+        constraints.setdefault("required", True)
+    if constraints:
+        field["constraints"] = constraints
+    return field
+
+
+def datapackage(site: Site, base_url: str) -> bytes:
+    """data/datapackage.json: the open data described for machines (a Frictionless Data Package v2):
+    both files, every CSV column with its type, title and meaning, the licence by its standard
+    identifier, the publisher, the dates and the source. Portals harvest this."""
+    config = site.config
+    codes = [lang.code for lang in site.languages]
+    fields = [_table_field(f, column, site, code if f.localized else None)
+              for f in DATA_FIELDS for column, code in zip(f.columns(codes), codes if f.localized else [None])]
+    package = {
+        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
+        "name": "tianjin-quality-month-2020",
+        "title": _both(config.title, site),
+        "description": _both(config.description, site),
+        "version": config.updated.isoformat(),
+        "created": f"{config.updated.isoformat()}T00:00:00Z",
+        "keywords": ["质量月", "Quality Month", "天津", "Tianjin", "2020"],
+        "licenses": [{"name": config.licence_terms.id, "path": config.licence_terms.url,
+                      "title": _both(config.licence, site)}],
+        "sources": [{"title": _both(config.source, site)}],
+        "contributors": [{"title": _both(config.publisher, site), "roles": ["publisher"]}],
+        "resources": [
+            {"name": "activities-csv", "type": "table", "path": "activities.csv", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8",
+             "title": _both(config.title, site), "description": _both(config.strings.data_format, site),
+             "dialect": {"header": True, "delimiter": ",", "lineTerminator": "\r\n"},
+             "schema": {"fields": fields, "primaryKey": ["number"]}},
+            {"name": "activities-json", "path": "activities.json", "format": "json",
+             "mediatype": "application/json", "encoding": "utf-8",
+             "title": _both(config.title, site), "description": _both(config.strings.data_format, site)},
+        ],
+    }
+    if base_url:
+        package["homepage"] = base_url + "data/"
+    return json_bytes(package)
+
+
+def dataset_jsonld(site: Site, lang, base_url: str, page_url: str):
+    """The data page's schema.org Dataset, for search engines and portals, as JSON for a
+    non-executable <script type="application/ld+json"> block: every < is escaped (\\u003c), so no
+    text can close the block or start a comment in it."""
+    from markupsafe import Markup
+
+    config = site.config
+    code = lang.code
+    download = (base_url or "") + "data/"
+    dataset = {
+        "@context": "https://schema.org", "@type": "Dataset",
+        "name": config.title[code], "description": config.description[code],
+        "inLanguage": [language.html_lang for language in site.languages],
+        "license": config.licence_terms.url, "isAccessibleForFree": True,
+        "creator": {"@type": "Organization", "name": config.publisher[code]},
+        "publisher": {"@type": "Organization", "name": config.publisher[code]},
+        "dateModified": config.updated.isoformat(),
+        "temporalCoverage": "2020-09",
+        "spatialCoverage": {"@type": "Place", "name": "天津 Tianjin"},
+        "keywords": ["质量月", "Quality Month", "Tianjin"],
+        "isBasedOn": config.source[code],
+        "distribution": [
+            {"@type": "DataDownload", "encodingFormat": "text/csv", "contentUrl": download + "activities.csv"},
+            {"@type": "DataDownload", "encodingFormat": "application/json", "contentUrl": download + "activities.json"},
+        ],
+    }
+    if page_url:
+        dataset["url"] = page_url
+    return Markup(msgspec.json.encode(dataset).decode("utf-8").replace("<", "\\u003c"))
+
+
+def files(site: Site, base_url: str = "") -> dict[str, bytes]:
     """The open data files, by their path inside site/."""
-    return {"data/activities.json": activities_json(site), "data/activities.csv": activities_csv(site)}
+    return {"data/activities.json": activities_json(site), "data/activities.csv": activities_csv(site),
+            "data/datapackage.json": datapackage(site, base_url)}

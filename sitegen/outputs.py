@@ -51,10 +51,34 @@ def web_manifest(site: Site, lang: Language, assets: dict[str, str]) -> bytes:
                        "background_color": "#ffffff", "theme_color": "#133761", "icons": icons})
 
 
+def content_security_policy(site: Site) -> str:
+    """The pages' Content-Security-Policy: nothing but the site's own files (and images from the
+    hosts site.yaml allows), no inline script or style. Pages carry it as a <meta> tag."""
+    images = "".join(f" https://{host}" for host in site.config.allowed_image_hosts)
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'" + images + "; "
+            "font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'")
+
+
+def host_headers(site: Site) -> bytes:
+    """_headers, read by Netlify and Cloudflare Pages when site/ is served from a host's root:
+    the pages' security policy as real headers (with what only a header can say: no framing), a
+    year of caching for fingerprinted assets, and the CSV's type. (For nginx: hosting/nginx.conf.)"""
+    policy = content_security_policy(site) + "; frame-ancestors 'none'"
+    # Both hosts merge the headers of every rule that matches, so each header is set by one rule
+    # only; HTML keeps their default (revalidated on every visit).
+    immutable = "".join(f"/assets/{folder}\n  Cache-Control: public, max-age=31536000, immutable\n"
+                        for folder in ("css/*", "js/*", "vendor/*", "search-*"))
+    return (f"/*\n  Content-Security-Policy: {policy}\n  X-Content-Type-Options: nosniff\n"
+            "  Referrer-Policy: strict-origin-when-cross-origin\n" + immutable +
+            "/data/*.csv\n  Content-Type: text/csv; charset=utf-8\n").encode("utf-8")
+
+
 def crawler_files(site: Site, pages: list[Page], base_url: str) -> dict[str, bytes]:
-    """robots.txt, and sitemap.xml when the site's address is known: crawlers need absolute
-    addresses, and a sitemap without them is invalid. (robots.txt is only read at a host's root.)"""
-    files = {"robots.txt": robots(base_url + "sitemap.xml" if base_url else "")}
+    """What hosts and crawlers read: robots.txt (only read at a host's root), _headers (Netlify,
+    Cloudflare Pages), and sitemap.xml when the site's address is known: crawlers need absolute
+    addresses, and a sitemap without them is invalid."""
+    files = {"robots.txt": robots(base_url + "sitemap.xml" if base_url else ""), "_headers": host_headers(site)}
     if base_url:
         files["sitemap.xml"] = sitemap(site, pages, base_url)
     return files

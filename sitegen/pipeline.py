@@ -64,22 +64,25 @@ class Builder:
         """Every file of the site, in memory: the recipe, one line per kind of output."""
         project, cache = self.project, self.cache
         site = self.model()
-        base_url = project.base_url if project.base_url is not None else site.config.base_url
+        base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, files = write.fingerprinted_assets(project.assets)
         for lang in site.languages:
             fold = derive.fold_table(site, lang, cache.converted)
             write.add_fingerprinted(names, files, f"search-{lang.code}.json", outputs.search_data(site, lang, fold))
             write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, files, "css/languages.css", outputs.languages_css(site))
-        files.update(opendata.files(site))
+        files.update(opendata.files(site, base_url))
         for lang in site.languages:
             files[url_path("manifest.webmanifest", lang)] = outputs.web_manifest(site, lang, names)
-        renderer = render.Renderer(self.env, site, names, base_url, {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site)}, cache.pages)
+        helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
+                   "csp": outputs.content_security_policy(site),
+                   "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
+        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages)
         pages = site_pages(site)
         for page in pages:
             for lang in site.languages:
                 files[page.output_path(lang)] = renderer.render(page, lang)
-        files.update(outputs.crawler_files(site, pages, renderer.base_url))
+        files.update(outputs.crawler_files(site, pages, base_url))
         return Result(site, files)
 
     def build(self) -> Result:
@@ -94,6 +97,11 @@ class Builder:
         self.written = result.files
         self.cache.save()
         return result
+
+
+def with_slash(base_url: str) -> str:
+    """The base URL with one final slash (links are made by appending paths), or ''."""
+    return base_url.rstrip("/") + "/" if base_url else ""
 
 
 def build(project: Project) -> Result:

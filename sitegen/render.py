@@ -78,7 +78,8 @@ class Renderer:
     def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
                  extras: dict[str, Any] | None = None, pages: Store | None = None):
         self.env, self.site, self.assets = env, site, assets
-        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
+
         self.root_path = urlsplit(self.base_url).path or "/"
         self.extras = extras or {}
         words = msgspec.structs.asdict(site.config.strings)

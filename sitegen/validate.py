@@ -75,13 +75,42 @@ class Collector:
                 self.add(path, name, field, code=ord(found[0]), position=found.start() + 1)
 
     def convert(self, path: Path, data: Any, kind, prefix: tuple = ()):
-        """msgspec.convert with its error turned into a Problem at the right line; None on error."""
+        """msgspec.convert with its errors turned into Problems at the right lines; None on error.
+        msgspec stops at the first mistake; for a record, every field is then checked on its own,
+        so that one run reports them all (a wrong number does not hide a misspelt key)."""
         try:
             return msgspec.convert(data, kind)
         except msgspec.ValidationError as err:
-            field, name, values = _explain(str(err), data, kind)
-            self.add(path, name, prefix + field, **values)
+            if isinstance(data, dict) and isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+                self._each_field(path, data, kind, prefix)
+            else:
+                field, name, values = _explain(str(err), data, kind)
+                self.add(path, name, prefix + field, **values)
             return None
+
+    def _each_field(self, path: Path, data: dict, kind, prefix: tuple) -> None:
+        hints = typing.get_type_hints(kind, include_extras=True)
+        encoded = kind.__struct_encode_fields__
+        required = len(encoded) - len(kind.__struct_defaults__)
+        misspelt = {close[0] for key in data if key not in encoded
+                    for close in [difflib.get_close_matches(str(key), list(encoded), n=1)] if close}
+        for index, (key, attr) in enumerate(zip(encoded, kind.__struct_fields__)):
+            if key not in data:
+                if index < required and key not in misspelt:  # 'titel' for 'title' is one mistake
+                    self.add(path, "required", prefix + (key,))
+                continue
+            try:
+                msgspec.convert(data[key], hints[attr])
+            except msgspec.ValidationError as err:
+                field, name, values = _explain(str(err), data[key], hints[attr])
+                self.add(path, name, prefix + (key,) + field, **values)
+        for key in data:
+            if key not in encoded:
+                close = difflib.get_close_matches(str(key), list(encoded), n=1)
+                if close:
+                    self.add(path, "unknown_field_close", prefix + (key,), close=close[0])
+                else:
+                    self.add(path, "unknown_field", prefix + (key,), known=", ".join(encoded))
 
     def finish(self) -> None:
         """Raise ContentError with every problem found, and a count of those held back."""
@@ -390,7 +419,10 @@ def _agency(collector: Collector, path: Path, codes: list[str] | None,
     raw_activities = data.get("activities")
     each_activity = isinstance(raw_activities, list) and len(raw_activities) > 0
     header = collector.convert(path, {**data, "activities": [_STAND_IN]} if each_activity else data, AgencyFile)
-    if header is None:
+    if header is None:  # still check every activity: one run reports every mistake of the file
+        stand_in = Agency(0, named[2], {}, {}, str(path))
+        for index, raw in enumerate(raw_activities if each_activity else []):
+            _activity(collector, path, raw, index, codes, topics, stand_in)
         return None
     agency = Agency(header.number, header.slug, header.name, header.full_name, str(path))
     if int(named[1]) != header.number:

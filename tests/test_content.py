@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import msgspec
+from pathlib import Path
 import json
 import re
 
@@ -122,3 +123,37 @@ def test_the_schema_rejects_what_the_model_rejects():
     bad["activities"][0]["titel"] = bad["activities"][0].pop("title")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_the_schemas_require_every_written_language_and_know_the_topics():
+    """What `check` catches, the editor's IDE catches too: a text without one of the written
+    languages, and a topic id that topics.yaml does not list."""
+    schema = json.loads((CONTENT / "schema" / "agency.schema.json").read_text("utf-8"))
+    good = yaml.safe_load((CONTENT / "agencies" / "02-state-assets.yaml").read_text("utf-8"))
+    jsonschema.validate(good, schema)
+    for code in [lang.code for lang in SITE.written_languages]:
+        bad = json.loads(json.dumps(good))
+        del bad["activities"][0]["text"][code]
+        with pytest.raises(jsonschema.ValidationError, match=f"'{code}' is a required property"):
+            jsonschema.validate(bad, schema)
+    bad = json.loads(json.dumps(good))
+    bad["activities"][0]["topics"] = ["no-such-topic"]
+    with pytest.raises(jsonschema.ValidationError, match="is not one of"):
+        jsonschema.validate(bad, schema)
+    derived = [lang.code for lang in SITE.languages if lang.derive]
+    assert derived and all(code not in json.dumps(schema) for code in derived), "derived languages are not typed"
+
+
+def test_yamllint_is_clean_with_the_projects_config():
+    """An editor's linter (yamllint, with the committed .yamllint) finds nothing to complain about,
+    and it still finds a real mistake."""
+    import shutil
+    import subprocess
+    import sys
+
+    tool = shutil.which("yamllint") or str(Path(sys.executable).parent / "yamllint")
+    result = subprocess.run([tool, "-f", "parsable", "content/"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout[:2000]
+    broken = subprocess.run([tool, "-f", "parsable", "-"], cwd=ROOT, input="a: 1\na: 2\nb:  [x ,y]\n",
+                            capture_output=True, text=True)
+    assert broken.returncode == 1 and "key-duplicates" in broken.stdout

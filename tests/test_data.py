@@ -12,7 +12,7 @@ import pytest
 import yaml
 from markupsafe import escape
 
-from conftest import ROOT, SITE, build_site, lang_prefix
+from conftest import BASE_URL, ROOT, SITE, build_site, lang_prefix
 
 CODES = [lang.code for lang in SITE.languages]
 FIRST, WRITTEN = CODES[0], [lang.code for lang in SITE.written_languages]
@@ -196,3 +196,101 @@ def test_data_page_is_linked_from_home_and_footer(built_site, code):
     assert 'href="data/"' in footer, "the footer links the data page"
     agency = (home.parent / "agencies" / SITE.agencies[0].slug / "index.html").read_text("utf-8")
     assert 'href="../../data/"' in agency[agency.index('<footer class="site-footer"'):]
+
+
+# --- For machines: the data package and the schema.org Dataset (issue 13) ----------------------
+
+def _frictionless(folder: Path) -> dict:
+    import shutil
+    import subprocess
+    import sys
+
+    tool = shutil.which("frictionless") or str(Path(sys.executable).parent / "frictionless")
+    result = subprocess.run([tool, "validate", "--json", "datapackage.json"], cwd=folder, capture_output=True,
+                            text=True, timeout=120)
+    return json.loads(result.stdout)
+
+
+def test_the_data_package_passes_frictionless_validate(built_site_with_base, tmp_path):
+    import shutil
+
+    report = _frictionless(built_site_with_base / "data")
+    assert report["valid"], json.dumps(report, ensure_ascii=False)[:3000]
+    assert [task["name"] for task in report["tasks"]] == ["activities-csv", "activities-json"]
+    # and the check bites: a number that is not a whole number, a repeated one
+    broken = tmp_path / "data"
+    shutil.copytree(built_site_with_base / "data", broken)
+    csv_file = broken / "activities.csv"
+    raw = csv_file.read_bytes()
+    assert b"\r\n2," in raw and b"\r\n4," in raw
+    csv_file.write_bytes(raw.replace(b"\r\n2,", b"\r\ntwo,", 1).replace(b"\r\n4,", b"\r\n3,", 1))
+    report = _frictionless(broken)
+    assert not report["valid"]
+    kinds = {error["type"] for task in report["tasks"] for error in task["errors"]}
+    assert {"type-error", "primary-key"} <= kinds, kinds
+
+
+def test_the_data_package_describes_every_column_with_licence_publisher_dates_and_source(built_site_with_base):
+    package = json.loads((built_site_with_base / "data" / "datapackage.json").read_text("utf-8"))
+    assert package["$schema"].startswith("https://datapackage.org/profiles/2.0/")
+    config = SITE.config
+    assert package["licenses"][0]["name"] == "CC-BY-4.0" == config.licence_terms.id
+    assert package["licenses"][0]["path"].startswith("https://creativecommons.org/")
+    assert package["contributors"][0]["roles"] == ["publisher"]
+    assert all(config.publisher[code] in package["contributors"][0]["title"] for code in WRITTEN)
+    assert package["created"].startswith(config.updated.isoformat()) and package["version"] == config.updated.isoformat()
+    assert config.source[FIRST] in package["sources"][0]["title"]
+    assert package["homepage"] == BASE_URL + "data/"
+    csv_resource = package["resources"][0]
+    fields = csv_resource["schema"]["fields"]
+    assert [f["name"] for f in fields] == CSV_COLUMNS
+    for field in fields:
+        assert field["type"] in ("integer", "string", "list") and field["title"] and field["description"]
+    by_name = {f["name"]: f for f in fields}
+    assert by_name["number"]["constraints"] == {"required": True, "unique": True, "minimum": 1}
+    texts = SITE.config.data_fields["title"]
+    assert all(texts.description[code] in by_name[f"title_{FIRST}"]["description"] for code in WRITTEN)
+    assert csv_resource["schema"]["primaryKey"] == ["number"]
+
+
+def _jsonld(page: str) -> dict:
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert match, "no JSON-LD block"
+    return json.loads(match[1])
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_the_data_page_carries_a_schema_org_dataset(built_site_with_base, code):
+    dataset = _jsonld(_data_page(built_site_with_base, code))
+    assert dataset["@context"] == "https://schema.org" and dataset["@type"] == "Dataset"
+    for key in ("name", "description", "license", "creator", "publisher", "dateModified", "distribution",
+                "inLanguage", "temporalCoverage", "url"):
+        assert dataset.get(key), key
+    assert dataset["name"] == SITE.config.title[code] and dataset["license"] == SITE.config.licence_terms.url
+    urls = {d["encodingFormat"]: d["contentUrl"] for d in dataset["distribution"]}
+    assert urls == {"text/csv": BASE_URL + "data/activities.csv", "application/json": BASE_URL + "data/activities.json"}
+    assert dataset["url"] == BASE_URL + lang_prefix(code) + "data/"
+
+
+def test_the_dataset_block_is_never_run_and_never_blocked(browser, built_site_with_base):
+    """A JSON-LD block is data: the CSP (no inline script) lets the page load without a violation,
+    and awkward text cannot close the block."""
+    from conftest import StaticServer
+
+    from sitegen.opendata import dataset_jsonld
+    from sitegen.pages import url_path  # noqa: F401  (the page exists at its usual place)
+
+    hostile = dataset_jsonld(SITE, SITE.languages[0], BASE_URL, "</script><script>alert(1)</script><!--")
+    assert "<" not in hostile and json.loads(hostile)["url"].startswith("</script>")
+    server = StaticServer(built_site_with_base)
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.goto(server.url + "data/")
+        assert tab.evaluate("() => JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent)['@type']") == "Dataset"
+        assert errors == [], errors
+    finally:
+        context.close()
+        server.close()

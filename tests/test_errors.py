@@ -516,3 +516,14 @@ def test_a_file_name_that_is_not_utf8_is_shown_not_fatal(content_copy, tmp_path)
                              "--out", str(tmp_path / "site"), "--no-cache"], capture_output=True, timeout=60)
     assert result.returncode == 1 and b"Traceback" not in result.stderr
     assert "27-\ufffd\ufffd.yaml" in result.stderr.decode("utf-8"), result.stderr
+
+
+def test_a_wrong_number_does_not_hide_the_files_other_mistakes(content_copy):
+    """The IDE shows every mistake of a file at once; so does `check`."""
+    edit(content_copy, A, "number: 3\n", "number: three\n")
+    edit(content_copy, A, "slug: development-reform", "slug: Development")
+    edit(content_copy, A, "    title:", "    titel:")
+    with pytest.raises(ContentError) as caught:
+        load_site(content_copy)
+    fields = sorted(p.field for p in caught.value.problems)
+    assert fields == ["activities[0].titel", "number", "slug"], [str(p) for p in caught.value.problems]
