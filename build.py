@@ -6,7 +6,7 @@
   python build.py check      validate content/ only
   python build.py schema     regenerate the JSON Schemas in content/schema/ from the model and content
 
-Exit status: 0 success, 1 content error, 2 usage or environment error.
+Exit status: 0 success, 1 content error, 2 usage or environment error, 3 a bug in the generator.
 The recipe itself (load, validate, derive, render, write) is sitegen/pipeline.py."""
 from __future__ import annotations
 
@@ -17,7 +17,18 @@ import sys
 import time
 from pathlib import Path
 
-from sitegen.pipeline import ROOT, Project
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a build cleanly, as Ctrl+C does: every `finally` runs, so the staging folder
+    is removed and site/ stays whole; the exit status is 130. Installed before anything else, so
+    that no moment of a build is without it."""
+    def interrupted(signum, frame):
+        raise SystemExit(130)
+    signal.signal(signal.SIGTERM, interrupted)
+
+
+_stop_on_sigterm()
+
+from sitegen.pipeline import ROOT, Project  # noqa: E402  (after the signal handler)
 
 DEFAULT = Project()
 DEFAULT_CACHE = ROOT / ".cache"  # parsed content, converted texts, compiled templates: reused across runs
@@ -130,18 +141,10 @@ def schema(args) -> int:
 COMMANDS = {"build": build_once, "serve": serve, "check": check, "schema": schema}
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM stops a build like Ctrl+C does: the staging folder is removed and site/ stays whole."""
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupted)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from sitegen.errors import ContentError, UsageError, display_path
 
-    stop_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except ContentError as err:
@@ -155,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build.py: {err.strerror or err}{': ' + where if where else ''}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("build.py: interrupted; site/ is as it was", file=sys.stderr)
+        print("build.py: interrupted; the output folder is as it was", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 (a bug: one clear line, not a traceback)
+        from sitegen.errors import internal_error
+
+        print(f"build.py: {internal_error(err)}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

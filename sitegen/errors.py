@@ -145,6 +145,17 @@ class UsageError(Exception):
         super().__init__(usage(name, **values))
 
 
+def internal_error(err: BaseException) -> str:
+    """A bug in the generator, said in one line with where it happened (not a traceback)."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__)
+    ours = [f for f in frames if "sitegen" in f.filename or f.filename.endswith("build.py")] or frames
+    where = f" (at {display_path(ours[-1].filename)}:{ours[-1].lineno})" if ours else ""
+    return (f"internal error, a bug in the generator: {type(err).__name__}: {err}{where}. "
+            "Please report it with the command you ran.")
+
+
 def display_path(path: str) -> str:
     """A path relative to the working directory when that is shorter, as editors typed it; a file name
     that is not valid UTF-8 is shown with replacement characters instead of failing."""

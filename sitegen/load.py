@@ -72,8 +72,20 @@ def _strict_loader():
 
 
 def inside(path: Path, root: Path) -> bool:
-    """Whether `path`, links followed, is inside the folder `root` (itself resolved)."""
-    return path.resolve().is_relative_to(root)
+    """Whether `path`, links followed, is inside the folder `root` (itself resolved). A link that
+    goes round in circles leads nowhere inside."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def links_out(folder: Path) -> list[Problem]:
+    """Every file under a source folder (templates/, assets/) that is a link leading out of it:
+    nothing outside the project is ever read or published."""
+    root = folder.resolve()
+    return [problem(path, "symlink_outside", target=path.resolve())
+            for path in sorted(folder.rglob("*")) if path.is_symlink() and not inside(path, root)]
 
 
 def read_bytes(path: Path, root: Path | None = None) -> bytes:

@@ -64,6 +64,7 @@ class Builder:
         """Every file of the site, in memory: the recipe, one line per kind of output."""
         project, cache = self.project, self.cache
         site = self.model()
+        render.check_templates(project.templates)
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, files = write.fingerprinted_assets(project.assets)
         for lang in site.languages:

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from .cache import Store, digest
 from .errors import ContentError, Problem, problem
-from .load import format_field, line_of
+from .load import format_field, line_of, links_out
 from .model import Language, Site
 from .pages import Page, navigation, url_path
 from .text import activity_label, activity_range, agency_label, format_date
@@ -37,6 +37,13 @@ def relative(from_dir: str, target: str) -> str:
     parts = [".."] * (len(here) - common) + folder[common:]
     link = "/".join(parts + [name]) if name else "/".join(parts) + "/" if parts else "./"
     return link
+
+
+def check_templates(folder: Path) -> None:
+    """A template that is a link out of templates/ is a content error: nothing outside the project
+    is ever read."""
+    if outside := links_out(folder):
+        raise ContentError(outside)
 
 
 def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:

@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import ContentError, UsageError, display_path
+from .errors import ContentError, UsageError, display_path, internal_error
 from .pipeline import Builder, Project
 
 RELOAD_SCRIPT = b"""(function () {
@@ -66,6 +66,9 @@ class Watcher:
             line = f"build.py serve: {err}"
         except OSError as err:  # e.g. site/ cannot be written: say so, and keep serving
             self.error = [f"cannot write {display_path(str(err.filename or self.out))}: {err.strerror or err}"]
+            line = self.error[0]
+        except Exception as err:  # noqa: BLE001 (a bug: say where, show it in the browser, keep serving)
+            self.error = [internal_error(err)]
             line = self.error[0]
         with self.changed:
             self.generation += 1

@@ -17,8 +17,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ContentError, problem
-from .load import inside
+from .errors import ContentError
+from .load import links_out
 
 MANIFEST = ".sitegen-manifest.json"
 _SKIPPED = (".", "~")  # editors' swap and backup files in assets/
@@ -31,13 +31,10 @@ def fingerprinted_assets(assets: Path) -> tuple[dict[str, str], dict[str, bytes]
     icons, share images) keep their names. A link that leads out of assets/ is a content error."""
     names: dict[str, str] = {}
     files: dict[str, bytes] = {}
-    root = assets.resolve()
-    outside = []
+    if outside := links_out(assets):
+        raise ContentError(outside)
     for path in sorted(assets.rglob("*")):
         if path.name.startswith(_SKIPPED[0]) or path.name.endswith(_SKIPPED[1]) or path.is_dir():
-            continue
-        if not inside(path, root):
-            outside.append(problem(path, "symlink_outside", target=path.resolve()))
             continue
         logical = path.relative_to(assets).as_posix()
         data = path.read_bytes()
@@ -46,8 +43,6 @@ def fingerprinted_assets(assets: Path) -> tuple[dict[str, str], dict[str, bytes]
         else:
             names[logical] = f"assets/{logical}"
             files[f"assets/{logical}"] = data
-    if outside:
-        raise ContentError(outside)
     return names, files
 
 
