@@ -124,3 +124,15 @@ def page(browser):
     tab.console_errors = errors
     yield tab
     context.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that need Chromium ('browser'), so that the fast tests alone can be run:
+    pytest -m "not browser" (scripts/mutation.py does)."""
+    for item in items:
+        if {"browser", "page", "tabs"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: needs Chromium (deselect with -m 'not browser')")
