@@ -51,6 +51,7 @@ class Builder:
         self.cache = Cache(project.cache, versions={"md": render.markdown_version(), "cc": derive.opencc_version(),
                                                     "v": "3"})
         self.env = render.make_environment(project.templates, self.cache.templates)
+        self.templates = ""  # the templates' fingerprint when they were last loaded
         self.written: dict[str, bytes] | None = None  # what this builder last wrote to out (serve)
 
     def model(self) -> Site:
@@ -65,6 +66,10 @@ class Builder:
         project, cache = self.project, self.cache
         site = self.model()
         render.check_templates(project.templates)
+        templates = render.templates_digest(project.templates)
+        if templates != self.templates:  # an edited template: compile it again (serve)
+            self.env.cache.clear()
+            self.templates = templates
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, files = write.fingerprinted_assets(project.assets)
         for lang in site.languages:
@@ -78,7 +83,7 @@ class Builder:
         helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
-        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages)
+        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages, templates)
         pages = site_pages(site)
         for page in pages:
             for lang in site.languages:

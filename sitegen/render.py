@@ -46,10 +46,17 @@ def check_templates(folder: Path) -> None:
         raise ContentError(outside)
 
 
+def templates_digest(folder: Path) -> str:
+    """A fingerprint of every template: pages are rendered again, and compiled templates reloaded,
+    only when it changes."""
+    return digest(repr(sorted((str(p), p.read_bytes()) for p in folder.rglob("*") if p.is_file())).encode("utf-8"))
+
+
 def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:
     """Jinja with autoescaping everywhere and undefined names as errors, not blank text."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
+        auto_reload=False,  # no stat() per include: the pipeline reloads when templates_digest changes
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -83,7 +90,7 @@ class Renderer:
     files the page declares (Page.agencies), and the asset names it looked up last time."""
 
     def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
-                 extras: dict[str, Any] | None = None, pages: Store | None = None):
+                 extras: dict[str, Any] | None = None, pages: Store | None = None, templates: str = ""):
         self.env, self.site, self.assets = env, site, assets
         self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
 
@@ -93,13 +100,12 @@ class Renderer:
         self.strings = {lang.code: {key: texts[lang.code] for key, texts in words.items()} for lang in site.languages}
         self.store = pages
         if pages is not None:
-            self.shared = self._shared_inputs(Path(env.loader.searchpath[0]))
+            self.shared = self._shared_inputs(templates)
 
-    def _shared_inputs(self, templates: Path) -> str:
+    def _shared_inputs(self, templates: str) -> str:
         agency_files = {agency.source_file for agency in self.site.agencies}
         content = sorted((f, key) for f, key in self.site.sources.items() if f not in agency_files)
-        files = sorted((str(p), p.read_bytes()) for p in templates.rglob("*") if p.is_file())
-        return digest(repr((content, files, self.base_url)).encode("utf-8"))
+        return digest(repr((content, templates, self.base_url)).encode("utf-8"))
 
     def render(self, page: Page, lang: Language) -> bytes:
         """One page in one language, from the page store when nothing it is made from has changed."""

@@ -152,7 +152,8 @@ def _edits(content: Path, templates: Path, assets: Path):
         ("the site title", lambda: replace(content / "site.yaml", "title:\n  zh: ", "title:\n  zh: 新")),
         ("a topic label", lambda: replace(content / "topics.yaml", "label: {zh: 计量,", "label: {zh: 计量与测量,")),
         ("a template", lambda: replace(templates / "partials" / "footer.html", "</footer>", "<!-- edited --></footer>")),
-        ("the stylesheet", lambda: replace(assets / "css" / "site.css", "/* Header */", "/* The header */")),
+        ("the stylesheet", lambda: (assets / "css" / "site.css").write_text(
+            (assets / "css" / "site.css").read_text("utf-8") + "\n/* edited */\n", "utf-8")),
         ("a new agency", lambda: extra.write_text(
             f"number: {number + 1}\nslug: extra-agency\nname: {{zh: 新部门, en: New agency}}\n"
             f"full_name: {{zh: 新部门全称, en: The new agency}}\nactivities:\n  - number: {first_activity}\n"
