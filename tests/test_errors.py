@@ -302,14 +302,14 @@ def _(c, tmp):
 
 @case("override_unused")
 def _(c, tmp):
-    line = edit(c, "site.yaml", "        公布: 公布\n", "        公布: 公布\n        龙卷风: 龍捲風\n") + 1
+    line = edit(c, "site.yaml", re.compile(r"(?m)^(        公布: 公布.*\n)"), "\\1        龙卷风: 龍捲風\n") + 1
     return "site.yaml", line, f"languages[{DERIVED}].derive.overrides.龙卷风", message(
         "override_unused", converter="s2tw", source="龙卷风")
 
 
 @case("override_length")
 def _(c, tmp):
-    line = edit(c, "site.yaml", "        公布: 公布\n", "        公布: 公佈了\n")
+    line = edit(c, "site.yaml", re.compile(r"(?m)^        公布: 公布.*$"), "        公布: 公佈了")
     return "site.yaml", line, f"languages[{DERIVED}].derive.overrides.公布", message(
         "override_length", source="公布", target="公佈了", length=2)
 

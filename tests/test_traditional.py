@@ -23,7 +23,9 @@ PAGES = site_pages(SITE)
 # Conversions the edition must get right: the five and ten more from the text.
 KNOWN = {"质量": "質量", "监督": "監督", "发展": "發展", "检测": "檢測", "标准": "標準",
          "电梯": "電梯", "特种设备": "特種設備", "计量": "計量", "认证": "認證", "消费者": "消費者",
-         "农产品": "農產品", "价格": "價格", "诚信": "誠信", "旅游": "旅遊", "知识产权": "知識產權"}
+         "农产品": "農產品", "价格": "價格", "诚信": "誠信", "旅游": "旅遊", "知识产权": "知識產權",
+         # and where OpenCC alone is wrong or not Taiwan's government form: the overrides at work
+         "开放周": "開放週", "计划": "計畫", "编制": "編製"}
 
 
 def page_html(site: Path, code: str, key: str) -> str:
@@ -98,7 +100,7 @@ def test_the_override_table_is_used(content_copy, tmp_path):
     build_site(ROOT / "content", tmp_path / "with")
     assert "發布" in main_text(page_html(tmp_path / "with", HANT.code, key))
     site_yaml = content_copy / "site.yaml"
-    site_yaml.write_text(site_yaml.read_text("utf-8").replace("        发布: 發布\n", ""), "utf-8")
+    site_yaml.write_text(re.sub(r"(?m)^        发布: 發布.*\n", "", site_yaml.read_text("utf-8")), "utf-8")
     build_site(content_copy, tmp_path / "without")
     without = main_text(page_html(tmp_path / "without", HANT.code, key))
     assert "發佈" in without and "發布" not in without
