@@ -14,7 +14,6 @@ from typing import Callable
 import msgspec
 
 from .cache import Store, digest
-from .errors import ContentError, problem
 from .model import Language, Site, SiteFile, localized_fields
 
 # Converters from Traditional back to Simplified, for what readers may type: each region's forms.
@@ -75,14 +74,11 @@ def derive_languages(site: Site, store: Store | None = None) -> None:
         if lang.derive is None:
             continue
         rule = lang.derive
-        used: set[str] = set()
         for texts in localized_texts(site):
-            texts[lang.code] = _convert(texts[rule.source], rule.opencc, rule.overrides, store, converters, used)
-        _check_overrides(site, lang, used)
+            texts[lang.code] = _convert(texts[rule.source], rule.opencc, rule.overrides, store, converters)
 
 
-def _convert(text: str, config: str, overrides: dict[str, str], store: Store, converters: Converters,
-             used: set[str]) -> str:
+def _convert(text: str, config: str, overrides: dict[str, str], store: Store, converters: Converters) -> str:
     """One text converted, then corrected by the overrides wherever their source term occurs.
     OpenCC's character-based configurations keep a text's length, so a correction replaces the
     converted term in place, at the same position."""
@@ -90,7 +86,6 @@ def _convert(text: str, config: str, overrides: dict[str, str], store: Store, co
     for source, target in overrides.items():
         start = text.find(source)
         while start != -1:
-            used.add(source)
             converted = converted[:start] + target + converted[start + len(source):]
             start = text.find(source, start + len(source))
     return converted
@@ -102,20 +97,6 @@ def _converted_with_pairs(text: str, config: str, converters: Converters) -> lis
     converted = converters(config)(text)
     pairs = {a + b for a, b in zip(text, converted) if a != b} if len(converted) == len(text) else set()
     return [converted, "".join(sorted(pairs))]
-
-
-def _check_overrides(site: Site, lang: Language, used: set[str]) -> None:
-    """An override that never applies is a mistake (a typo, or a term since edited away)."""
-    from .load import line_of
-
-    unused = [source for source in lang.derive.overrides if source not in used]
-    if not unused:
-        return
-    path = Path(next(f for f in site.sources if f.endswith("site.yaml")))
-    index = site.languages.index(lang)
-    raise ContentError([problem(path, "override_unused", line_of(path, ("languages", index, "derive", "overrides", s)),
-                                f"languages[{index}].derive.overrides.{s}", converter=lang.derive.opencc, source=s)
-                        for s in unused])
 
 
 def fold_table(site: Site, lang: Language, store: Store | None = None) -> dict[str, str]:

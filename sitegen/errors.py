@@ -52,8 +52,6 @@ MESSAGES = {
     "data_field_missing": "the open data field '{name}' has no description; add it (every field is described "
                           "for the data page and data/datapackage.json)",
     "data_field_unknown": "unknown open data field '{name}'; {hint}",
-    "override_unused": "OpenCC's '{converter}' conversion of '{source}' never occurs in the content; remove "
-                       "the override or check its text",
     "override_length": "'{target}' must have as many characters as '{source}' ({length}), so that it replaces "
                        "OpenCC's conversion in place",
     # Across files

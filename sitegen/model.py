@@ -133,7 +133,6 @@ class Strings(Record):
     download_json: Localized
     download_csv: Localized
     download_datapackage: Localized
-    larger_text: Localized
     menu: Localized
     reading_settings: Localized
     text_size: Localized

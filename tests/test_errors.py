@@ -300,13 +300,6 @@ def _(c, tmp):
         "data_field_unknown", name="agency.slugs", hint="did you mean 'agency.slug'?")
 
 
-@case("override_unused")
-def _(c, tmp):
-    line = edit(c, "site.yaml", re.compile(r"(?m)^(        公布: 公布.*\n)"), "\\1        龙卷风: 龍捲風\n") + 1
-    return "site.yaml", line, f"languages[{DERIVED}].derive.overrides.龙卷风", message(
-        "override_unused", converter="s2tw", source="龙卷风")
-
-
 @case("override_length")
 def _(c, tmp):
     line = edit(c, "site.yaml", re.compile(r"(?m)^        公布: 公布.*$"), "        公布: 公佈了")

@@ -393,7 +393,7 @@ def assert_no_screen_text(text: str, code: str) -> None:
     t = {key: normalize(texts[code]) for key, texts in STRINGS.items()}
     assert find(text, t["skip_to_content"]) < 0
     assert find(text, t["search_label"]) < 0  # the header search's label
-    assert find(text, t["larger_text"]) < 0
+    assert find(text, t["reading_settings"]) < 0
     assert find(text, t["home"] + t["activities"] + t["print"] + t["data"]) < 0  # the main navigation
     assert find(text, t["home"] + "›") < 0  # the breadcrumbs
     assert find(text, normalize(SITE.config.licence[code])) < 0  # the footer
@@ -541,7 +541,8 @@ def test_links_are_readable_on_paper(browser, awkward_site, code):
 # --- On screen, and in print preview -----------------------------------------------------
 
 SCREEN_ONLY = [".site-header", ".site-footer", ".breadcrumbs", ".main-nav", ".header-search", ".lang-switch",
-               ".search", ".pager", ".tags", ".hero__search", ".hero__links", "button"]
+               ".search", ".pager", ".tags", ".hero__search", ".hero__links", "button",
+               ".page-tools", ".handoff", ".activity__tools", ".report-link", ".settings", ".menu-toggle"]
 
 
 @pytest.mark.parametrize("code", list(LANGS))
@@ -586,10 +587,14 @@ def test_qr_code_only_with_a_base_url(built_site, built_site_with_base, code):
     assert "<svg" not in without and 'class="qr' not in without and "qr__url" not in without
     with_base = print_file(built_site_with_base, code).read_text("utf-8")
     online = BASE_URL + (LANGS[code].path + "/" if LANGS[code].path else "")
-    assert with_base.count("<svg") == 1 and f'<span class="qr__url">{online}</span>' in with_base
+    # one printed code (the screen's "open on your phone" code of each page: test_reading.py)
+    printed = with_base[with_base.index('<figure class="qr">'):]
+    printed = printed[:printed.index("</figure>")]
+    assert with_base.count('<figure class="qr">') == 1 and f'<span class="qr__url">{online}</span>' in printed
     # the SVG is exactly segno's code for the online address: it encodes that address
-    assert str(qr_svg(online)) in with_base
-    assert "<svg" not in print_file(built_site_with_base, code, "data/").read_text("utf-8")
+    assert str(qr_svg(online)) in printed
+    data_page = print_file(built_site_with_base, code, "data/").read_text("utf-8")
+    assert '<figure class="qr">' not in data_page and "qr__url" not in data_page  # printouts of the print page only
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,8 @@ def test_a_content_error_shows_in_the_browser_and_keeps_the_last_good_site(serve
 def test_the_browser_reloads_by_itself(server, page):
     page.goto(server["url"] + "en/agencies/state-assets/")
     edit(server["content"], "Quality training for state-owned enterprises", "Reloaded title")
-    page.wait_for_function("() => document.body.textContent.includes('Reloaded title')", timeout=10000)
+    page.wait_for_function("() => document.body !== null && document.body.textContent.includes('Reloaded title')",
+                           timeout=10000)
     assert not [e for e in page.console_errors if "__events" not in e]
 
 

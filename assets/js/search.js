@@ -7,8 +7,9 @@
   var form = document.getElementById("search");
   var core = window.QMSearchCore;
   if (!form) return;
+  window.QMSearchStarted = true;  /* js/site.js brings the full list back on a page where this never ran */
   if (!core || !core.supported()) {  /* the page as it works without script: the list and the hint */
-    document.documentElement.classList.remove("search-ok");
+    document.documentElement.classList.remove("search-ok", "qm-searching");
     return;
   }
   var input = form.querySelector("#q");
