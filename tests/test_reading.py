@@ -18,6 +18,11 @@ import msgspec
 import pytest
 
 from conftest import BASE_URL, LANGS, ROOT, SITE, StaticServer, build_site, lang_prefix
+
+FIRST, LAST = SITE.languages[0].code, SITE.languages[-1].code  # the original, and English
+DERIVED = next(lang.code for lang in SITE.languages if lang.derive)  # the Traditional edition
+QUERY_FIRST = SITE.activities[0].title[FIRST][:2]
+QUERY_LAST = SITE.activities[0].title[LAST].split()[0]
 from sitegen.outputs import plain_text, qr_svg
 from test_accessibility import AXE_OPTIONS, PAGE_CHECKS, _axe
 
@@ -140,7 +145,7 @@ def open_settings(tab):
 
 
 def test_text_size_by_keyboard_in_four_steps_kept_across_pages_and_visits(browser, site_server):
-    code = "zh-Hant"
+    code = DERIVED
     context, tab = new_tab(browser, PHONE)
     try:
         tab.goto(url(site_server, code, f"agencies/{AGENCY.slug}/"))
@@ -196,7 +201,7 @@ def test_no_sideways_scrolling_at_the_other_text_sizes(browser, site_server):
     problems = []
     try:
         for value in ("normal", "large", "larger"):
-            tab.goto(url(site_server, "zh", "404.html"))
+            tab.goto(url(site_server, FIRST, "404.html"))
             tab.evaluate(f"() => localStorage.setItem('qm-text-size', '{value}')")
             for index, key in enumerate(KINDS):
                 code = list(LANGS)[index % len(LANGS)]
@@ -261,16 +266,16 @@ def test_high_contrast_makes_every_text_at_least_12_to_1(browser, site_server, d
     context, tab = new_tab(browser, PHONE, dark=dark)
     problems, checked = [], 0
     try:
-        tab.goto(url(site_server, "zh", ""))
+        tab.goto(url(site_server, FIRST, ""))
         open_settings(tab)
-        tab.get_by_role("radio", name=t("contrast_high", "zh")).check()
+        tab.get_by_role("radio", name=t("contrast_high", FIRST)).check()
         assert tab.evaluate("() => document.documentElement.dataset.contrast") == "high"
         result = tab.evaluate(CONTRAST, MIN_CONTRAST)  # the dialog itself
         checked += result["checked"]
         problems += ["dialog: " + p for p in result["bad"]]
         tab.keyboard.press("Escape")
         pages = [(list(LANGS)[index % len(LANGS)], key) for index, key in enumerate(KINDS)]
-        pages += [("zh", "activities/?q=质量"), ("en", "activities/?q=quality")]
+        pages += [(FIRST, "activities/?q=" + QUERY_FIRST), (LAST, "activities/?q=" + QUERY_LAST)]
         for code, key in pages:
             tab.goto(url(site_server, code, key))
             if "?q=" in key:
@@ -284,7 +289,7 @@ def test_high_contrast_makes_every_text_at_least_12_to_1(browser, site_server, d
         assert not problems, f"{len(problems)} texts under {MIN_CONTRAST}:1:\n" + "\n".join(problems[:25])
         # and the standard theme is not high contrast (the check can fail)
         tab.evaluate("() => localStorage.removeItem('qm-contrast')")
-        tab.goto(url(site_server, "zh", ""))
+        tab.goto(url(site_server, FIRST, ""))
         assert tab.evaluate(CONTRAST, MIN_CONTRAST)["bad"]
         assert tab.console_errors == []
     finally:
@@ -294,11 +299,11 @@ def test_high_contrast_makes_every_text_at_least_12_to_1(browser, site_server, d
 def test_settings_follow_another_tab_and_survive_blocked_storage(browser, site_server):
     context, tab = new_tab(browser, DESKTOP)
     try:
-        tab.goto(url(site_server, "en", "data/"))
+        tab.goto(url(site_server, LAST, "data/"))
         other = context.new_page()
-        other.goto(url(site_server, "en", ""))
+        other.goto(url(site_server, LAST, ""))
         open_settings(other)
-        other.get_by_role("radio", name=t("contrast_high", "en")).check()
+        other.get_by_role("radio", name=t("contrast_high", LAST)).check()
         tab.wait_for_function("() => document.documentElement.dataset.contrast === 'high'")
     finally:
         context.close()
@@ -308,9 +313,9 @@ def test_settings_follow_another_tab_and_survive_blocked_storage(browser, site_s
         tab = context.new_page()
         errors = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(url(site_server, "zh", ""))
+        tab.goto(url(site_server, FIRST, ""))
         open_settings(tab)
-        tab.get_by_role("radio", name=t("text_larger", "zh")).check()
+        tab.get_by_role("radio", name=t("text_larger", FIRST)).check()
         assert tab.evaluate("() => document.documentElement.dataset.textSize") == "larger"  # for this page
         assert errors == []
     finally:
@@ -361,7 +366,7 @@ def test_read_aloud_speaks_each_activity_in_the_pages_language_in_short_pieces(b
 
 
 def test_read_aloud_stops_and_reads_the_whole_page(browser, site_server):
-    code = "zh"
+    code = FIRST
     context, tab = new_tab(browser, DESKTOP)
     try:
         tab.goto(url(site_server, code, f"agencies/{AGENCY.slug}/"))
@@ -433,7 +438,7 @@ def test_read_aloud_shows_only_where_there_is_a_voice(browser, site_server, case
                            no_speech=case == "no speech at all")
     visible = "() => [...document.querySelectorAll('button[data-read]')].filter(b => b.checkVisibility({visibilityProperty: true})).length"
     try:
-        for code in ("zh", "zh-Hant"):
+        for code in (FIRST, DERIVED):
             tab.goto(url(site_server, code, f"agencies/{AGENCY.slug}/"))
             assert tab.locator("button[data-read]").count() == len(AGENCY.activities) + 1
             assert tab.evaluate(visible) == 0, case  # none without a voice (yet)
@@ -444,7 +449,7 @@ def test_read_aloud_shows_only_where_there_is_a_voice(browser, site_server, case
             else:
                 assert tab.evaluate(visible) == 0, case
         if case == "another language":
-            tab.goto(url(site_server, "en", f"agencies/{AGENCY.slug}/"))
+            tab.goto(url(site_server, LAST, f"agencies/{AGENCY.slug}/"))
             tab.evaluate("() => window.__deliverVoices()")
             assert tab.locator(".page-tools button[data-read]").is_visible()
         if case == "no speech at all":
@@ -458,10 +463,10 @@ def test_read_aloud_shows_only_where_there_is_a_voice(browser, site_server, case
 def test_a_voice_found_before_shows_the_buttons_at_once_until_the_voices_say_otherwise(browser, site_server):
     """js/site.js remembers whether this language had a voice: the buttons then show from the first
     paint, before the voices arrive, and hide once the list is known to lack one."""
-    lang = LANGS["zh"].html_lang
+    lang = LANGS[FIRST].html_lang
     context, tab = new_tab(browser, PHONE, voices=[], late=True, settings={f"qm-voice:{lang}": "1"})
     try:
-        tab.goto(url(site_server, "zh", f"agencies/{AGENCY.slug}/"))
+        tab.goto(url(site_server, FIRST, f"agencies/{AGENCY.slug}/"))
         assert tab.evaluate("() => document.documentElement.classList.contains('voices')")
         assert tab.locator(".page-tools button[data-read]").is_visible()
         tab.evaluate("() => window.__deliverVoices()")  # the list is complete: no voice for zh-CN
@@ -567,7 +572,7 @@ def test_the_qr_code_opens_over_the_page_on_a_desktop_decodes_and_copies(browser
     context, tab = new_tab(browser, DESKTOP)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     try:
-        for code, key in (("zh", ""), ("zh-Hant", f"agencies/{AGENCY.slug}/"), ("en", "print/")):
+        for code, key in ((FIRST, ""), (DERIVED, f"agencies/{AGENCY.slug}/"), (LAST, "print/")):
             tab.goto(url(base_server, code, key))
             handoff = tab.locator("details.handoff")
             address = BASE_URL + lang_prefix(code) + key
@@ -578,7 +583,7 @@ def test_the_qr_code_opens_over_the_page_on_a_desktop_decodes_and_copies(browser
             summary.click()
             assert handoff.locator("svg").is_visible()
             assert tab.locator("main").bounding_box() == box, "the panel opens over the page"
-            if decoder and code == "zh-Hant":  # one is enough: each is segno's code (above), as printed
+            if decoder and code == DERIVED:  # one is enough: each is segno's code (above), as printed
                 png = handoff.locator("svg").screenshot()
                 assert read_qr(browser, decoder, png) == [address]
             handoff.get_by_role("button", name=t("copy_link", code)).click()
@@ -593,7 +598,7 @@ def test_the_qr_code_opens_over_the_page_on_a_desktop_decodes_and_copies(browser
     # on a phone it would be the phone itself: not shown
     context, tab = new_tab(browser, PHONE)
     try:
-        tab.goto(url(base_server, "zh", "data/"))
+        tab.goto(url(base_server, FIRST, "data/"))
         assert not tab.locator("details.handoff").is_visible()
     finally:
         context.close()
@@ -602,7 +607,7 @@ def test_the_qr_code_opens_over_the_page_on_a_desktop_decodes_and_copies(browser
 def test_the_copy_button_hides_where_the_clipboard_is_missing(browser, base_server):
     context, tab = new_tab(browser, DESKTOP, clipboard=False)
     try:
-        tab.goto(url(base_server, "en", "data/"))
+        tab.goto(url(base_server, LAST, "data/"))
         tab.locator("details.handoff summary").click()
         assert tab.locator("details.handoff svg").is_visible()
         assert not tab.locator("[data-copy]").is_visible()
@@ -662,7 +667,7 @@ def test_every_activity_has_a_report_a_mistake_link_when_an_address_is_set(brows
     # small, beside the read-aloud button, on screen only
     context, tab = new_tab(browser, PHONE)
     try:
-        tab.goto(url(corrections_site, "en", f"agencies/{AGENCY.slug}/"))
+        tab.goto(url(corrections_site, LAST, f"agencies/{AGENCY.slug}/"))
         link = tab.locator(f"#activity-{AGENCY.activities[0].number} a.report-link")
         assert link.is_visible()
         assert link.get_attribute("href").startswith("mailto:fix@example.org?subject=")
@@ -684,11 +689,11 @@ def test_axe_finds_nothing_in_any_combination_of_settings(browser, site_server):
     phone, the menu open; and the settings dialog open in one of them. (test_accessibility.py runs
     every page in the standard settings, and samples in dark mode and the largest text.)"""
     pages = [(code, key) for key in KINDS for code in LANGS]
-    pages[pages.index(("zh-Hant", "activities/"))] = ("zh-Hant", "activities/?q=质量")  # results with marks
+    pages[pages.index((DERIVED, "activities/"))] = (DERIVED, "activities/?q=质量")  # results with marks
     found = []
     context, tab = new_tab(browser, PHONE)
     try:
-        tab.goto(url(site_server, "zh", "404.html"))  # a page, for its localStorage
+        tab.goto(url(site_server, FIRST, "404.html"))  # a page, for its localStorage
         for number, (size, contrast, dark) in enumerate(COMBINATIONS):
             viewport = PHONE if number % 2 == 0 else DESKTOP
             code, key = pages[(number * 4) % len(pages)]
