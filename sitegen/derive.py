@@ -111,7 +111,8 @@ def fold_table(site: Site, lang: Language, store: Store | None = None) -> dict[s
     store = store if store is not None else Store(None, "converted")
     sources = {d.derive.source for d in derived}
     corpus = set("".join(texts[code] for texts in localized_texts(site) for code in sources))
-    key = digest(repr((sorted(corpus), sorted(d.derive.opencc for d in derived))).encode("utf-8"))
+    rules = sorted((d.derive.opencc, sorted(d.derive.overrides.items())) for d in derived)
+    key = digest(repr((sorted(corpus), rules)).encode("utf-8"))
     return store.get(f"fold\0{key}", lambda: _fold(site, derived, corpus, store))
 
 
@@ -138,6 +139,10 @@ def _fold(site: Site, derived: list[Language], corpus: set[str], store: Store) -
             _, pairs = store.get(f"{config}\0{text}", lambda: _converted_with_pairs(text, config, converters))
             for i in range(0, len(pairs), 2):
                 union(pairs[i], pairs[i + 1])
+        for source, target in lang.derive.overrides.items():  # 计划 → 計畫: 划 and 畫 too
+            if len(source) == len(target):
+                for a, b in zip(source, target):
+                    union(a, b)
     for config in _TO_SIMPLIFIED:
         for traditional, plain in store.get(f"table\0{config}", lambda: _table(config, converters)).items():
             if plain in corpus:

@@ -122,11 +122,14 @@ def problem(where, key: str, /, line: int | None = None, field: str | None = Non
     return Problem(str(where), message(key, **values), line, field, key)
 
 
+HELD_BACK = "held_back"  # the name of the '… and N more problems' line, which comes last in its file
+
+
 class ContentError(Exception):
     """The content cannot be built; holds every problem found in the run."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.field or ""))
+        self.problems = sorted(problems, key=lambda p: (p.path, p.name == HELD_BACK, p.line or 0, p.field or ""))
         super().__init__(self.report())
 
     def report(self) -> str:

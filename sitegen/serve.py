@@ -217,6 +217,8 @@ def watch(watcher: Watcher, folders: list[Path]):
         def on_any_event(self, event) -> None:
             if event.event_type in ("opened", "closed_no_write"):
                 return
+            if event.is_directory and event.event_type == "modified":
+                return  # a folder's entries changed: the entry's own event says which, and is filtered below
             name = Path(str(event.src_path)).name
             if name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or name.isdigit():
                 return  # editors' swap and backup files (vim also probes with a file named 4913)

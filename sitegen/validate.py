@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from .cache import Store
-from .errors import ContentError, Problem, problem
+from .errors import HELD_BACK, ContentError, Problem, problem
 from .load import ContentFileError, format_field, line_of, load_yaml
 from .model import (Activity, ActivityRecord, Agency, AgencyFile, ChangeRecord, GlossaryEntry, Site, SiteFile,
                     Topic, TopicRecord, localized_fields)
@@ -117,7 +117,7 @@ class Collector:
         for path, count in self.per_file.items():
             if count > MAX_PROBLEMS_PER_FILE:
                 self.problems.append(Problem(path, f"… and {count - MAX_PROBLEMS_PER_FILE} more problems "
-                                                   "in this file", 10 ** 9))
+                                                   "in this file", name=HELD_BACK))
         if self.problems:
             raise ContentError(self.problems)
 
@@ -190,8 +190,9 @@ def visible(text: str) -> bool:
 
 def _fields_at(kind, field: list) -> list[str]:
     """The field names the model accepts at a path, for 'did you mean' hints."""
+    kind = _unwrap(kind)
     for step in field:
-        if isinstance(step, int):  # a position in a list: the item's type is already unwrapped
+        if isinstance(step, int):  # a position in a list: _unwrap already took the item's type
             continue
         if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
             kind = typing.get_type_hints(kind, include_extras=True).get(step)
@@ -199,7 +200,6 @@ def _fields_at(kind, field: list) -> list[str]:
             args = [a for a in typing.get_args(kind) if a is not None]
             kind = args[-1] if args else None  # a mapping's value, or an optional's type
         kind = _unwrap(kind)
-    kind = _unwrap(kind)
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
         return list(kind.__struct_encode_fields__)  # as written in YAML (Derivation's source is 'from')
     return []

@@ -182,11 +182,20 @@ def write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path
 
 def _replace(target: Path, data: bytes) -> None:
     """Write one file so that a reader sees the old one or the new one, never half."""
-    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    _make_folders(target.parent)
     staged = target.with_name(f".{target.name}.new")
     staged.write_bytes(data)
     os.chmod(staged, 0o644)
     os.replace(staged, target)
+
+
+def _make_folders(folder: Path) -> None:
+    """The folder and any missing parents, readable by a web server whatever the umask: mkdir's
+    mode is masked by it (0o700 under umask 077), chmod's is not."""
+    if not folder.is_dir():
+        _make_folders(folder.parent)
+        folder.mkdir()
+        os.chmod(folder, 0o755)
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:
