@@ -137,6 +137,20 @@ HARMLESS: dict[tuple[str, str, str], str] = {
      "return {a: b for a, b in zip(_CJK, converted) if a != b and len(b) == 1}"):
         "adds pairs that fold nothing: a character to itself, or to several characters, which are never one "
         "character of the text",
+    ("sitegen/derive.py", "core/ReplaceComparisonOperator_NotEq_IsNot",
+     "return {a: b for a, b in zip(_CJK, converted) if a != b and len(b) == 1}"):
+        "the same: it adds only pairs of a character with itself, which fold nothing",
+    ("sitegen/derive.py", "core/ReplaceComparisonOperator_Lt_IsNot",
+     "if rb in corpus and (ra not in corpus or rb < ra):"):
+        "only chooses which of two characters of the written text stands for their class (see the Lt_Eq mutant)",
+    ("sitegen/derive.py", "core/ReplaceComparisonOperator_NotEq_IsNot", "while start != -1:"):
+        "equivalent: str.find returns the int -1, which CPython keeps as one object, so `is not -1` is `!= -1`",
+    ("sitegen/model.py", "core/NumberReplacer",
+     "index: int = 0  # its position in its agency's file, for error messages"):
+        "equivalent: the default is never used, validate.py passes every activity's index",
+    ("sitegen/outputs.py", "core/RemoveDecorator",
+     "@lru_cache(maxsize=None)  # serve rebuilds: the same bodies come back every time"):
+        "equivalent in what it makes: the cache only saves time in serve's rebuilds",
 }
 
 CANNOT_APPLY = ("cosmic-ray cannot apply it: its ExceptionReplacer fails on a dotted exception name such as "
@@ -439,8 +453,11 @@ def run(args) -> int:
             if args.rerun_survivors:
                 import sqlite3
 
+                harmless = [m["job_id"] for m in make_report()["mutants"] if m["outcome"] == "survived"
+                            and (m["module"], m["operator"], m["original"]) in HARMLESS]
                 with sqlite3.connect(session) as connection:  # no result: cosmic-ray runs them again
-                    connection.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+                    connection.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED' AND job_id NOT IN "
+                                       f"({','.join('?' * len(harmless))})", harmless)
         else:
             if session.exists():
                 session.unlink()
@@ -612,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true",
                         help="run the session's mutants that have no result yet (after an interruption)")
     parser.add_argument("--rerun-survivors", action="store_true",
-                        help="run the session's survivors again, with the current tests (and any not run yet)")
+                        help="run the session's survivors again, with the current tests (and any not run yet); "
+                             "those judged HARMLESS keep their verdict")
     parser.add_argument("--fast-tests", action="store_true", help="run the fast tests once, un-mutated, and time them")
     args = parser.parse_args(argv)
     if args.report_only:

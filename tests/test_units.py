@@ -1352,3 +1352,43 @@ def test_a_build_with_a_cache_parses_and_converts_nothing_the_second_time(tmp_pa
     monkeypatch.setattr(sitegen.derive.Converters, "__call__", lambda self, config: calls.append(config))
     second = build_site(ROOT / "content", tmp_path / "two", cache=cache)
     assert calls == [] and second.files == first.files
+
+
+# --- Mutation survivors: what the fast tests did not yet notice (scripts/mutation.py) -----------------
+
+def test_a_missing_top_level_field_is_reported_where_the_record_starts(content_copy):
+    """Line 1 is the schema comment, so the record starts on line 2: a field missing from it is
+    reported there (not on line 1, nor on the line of another field)."""
+    agency = sorted((content_copy / "agencies").glob("*.yaml"))[0]
+    lines = agency.read_text("utf-8").splitlines(keepends=True)
+    assert lines[0].startswith("#") and lines[1].startswith("number:")
+    agency.write_text("".join(line for line in lines if not line.startswith("slug:")), "utf-8")
+    [found] = _problems(content_copy)
+    assert (found.name, found.field, found.line) == ("required", "slug", 2), found
+
+
+def _raise_through(frames: list[tuple[str, int]]) -> BaseException:
+    """An exception raised in the last of these (file, line) frames, each called by the one
+    before: a traceback through files of our own and a library's, without either existing."""
+    namespace: dict = {}
+    for depth, (filename, line) in enumerate(reversed(frames)):
+        call = "raise ValueError('boom')" if depth == 0 else f"callee_{depth - 1}()"
+        source = "\n" * (line - 1) + f"def callee_{depth}():\n    {call}\n"
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (a made-up traceback)
+    try:
+        namespace[f"callee_{len(frames) - 1}"]()
+    except ValueError as err:
+        return err
+    raise AssertionError("nothing was raised")
+
+
+def test_an_internal_error_names_the_innermost_line_of_the_generator():
+    from sitegen.errors import internal_error
+
+    ours = str(ROOT / "sitegen")
+    err = _raise_through([(f"{ours}/pipeline.py", 10), (f"{ours}/render.py", 20),
+                          ("/usr/lib/python3/dist-packages/somelibrary/core.py", 30)])
+    message = internal_error(err)
+    assert message.startswith("internal error, a bug in the generator: ValueError: boom (at ")
+    assert "render.py:21)" in message, message  # the line that called into the library
+    assert "somelibrary" not in message and "pipeline.py" not in message
