@@ -148,6 +148,17 @@ HARMLESS: dict[tuple[str, str, str], str] = {
     ("sitegen/model.py", "core/NumberReplacer",
      "index: int = 0  # its position in its agency's file, for error messages"):
         "equivalent: the default is never used, validate.py passes every activity's index",
+    ("sitegen/serve.py", "core/NumberReplacer", "line = self.error[0]"):
+        "equivalent when it is self.error[-1]: that list always holds one line",
+    ("sitegen/serve.py", "core/NumberReplacer",
+     "body = body.replace(b\"</body>\", b'<script src=\"/__reload.js\"></script></body>', 1)"):
+        "equivalent when the count becomes 2 (0 is killed): a page has one </body>, content being escaped",
+    ("sitegen/serve.py", "core/ReplaceComparisonOperator_Eq_Is",
+     "if event.is_directory and event.event_type == \"modified\":"):
+        "equivalent: watchdog's event type is its constant EVENT_TYPE_MODIFIED, the same interned string",
+    ("sitegen/text.py", "core/ReplaceComparisonOperator_Eq_LtE",
+     "out += (\"\" if digit == 1 and unit == \"十\" and not out else _DIGITS[digit]) + unit"):
+        "equivalent: a zero digit never reaches this line (it is skipped just above)",
     ("sitegen/outputs.py", "core/RemoveDecorator",
      "@lru_cache(maxsize=None)  # serve rebuilds: the same bodies come back every time"):
         "equivalent in what it makes: the cache only saves time in serve's rebuilds",

@@ -22,7 +22,7 @@ def test_chinese_numerals_read_as_the_document_numbers():
     expected = {1: "一", 9: "九", 10: "十", 12: "十二", 20: "二十", 105: "一百零五", 110: "一百一十",
                 1000: "一千", 1001: "一千零一", 1010: "一千零一十", 2306: "二千三百零六", 9999: "九千九百九十九"}
     assert {n: chinese_numeral(n) for n in expected} == expected
-    assert [chinese_numeral(n) for n in (0, 10000, 12345)] == ["0", "10000", "12345"]  # outside 1–9999: digits
+    assert [chinese_numeral(n) for n in (-3, 0, 10000, 12345)] == ["-3", "0", "10000", "12345"]  # outside 1–9999: digits
 
 
 def test_labels_and_ranges_of_activities_and_agencies():
