@@ -1392,3 +1392,37 @@ def test_an_internal_error_names_the_innermost_line_of_the_generator():
     assert message.startswith("internal error, a bug in the generator: ValueError: boom (at ")
     assert "render.py:21)" in message, message  # the line that called into the library
     assert "somelibrary" not in message and "pipeline.py" not in message
+
+
+@pytest.mark.parametrize("mistakes,more", [(20, 0), (21, 1), (25, 5)])
+def test_a_file_lists_twenty_mistakes_then_says_how_many_more(content_copy, mistakes, more):
+    """The report stays readable however broken a file is: twenty of its mistakes, then a count."""
+    agency = sorted((content_copy / "agencies").glob("*.yaml"))[0]
+    agency.write_text(agency.read_text("utf-8") + "".join(f"extra{n}: x\n" for n in range(mistakes)), "utf-8")
+    mine = [p for p in _problems(content_copy) if p.path == str(agency.resolve())]
+    listed = [p for p in mine if "more problems" not in p.message]
+    assert len(listed) == 20 and all(p.name == "unknown_field" for p in listed)
+    assert [p.message for p in mine[20:]] == ([f"… and {more} more problems in this file"] if more else [])
+
+
+def test_the_conversion_tables_hold_only_characters_changed_into_one_other():
+    from sitegen.derive import _TO_SIMPLIFIED, Converters, _table
+
+    converters = Converters()
+    for config in _TO_SIMPLIFIED:
+        table = _table(config, converters)
+        assert len(table) > 2000, config
+        assert all(len(key) == 1 and len(value) == 1 and value != key for key, value in table.items()), config
+
+
+def test_serve_rebuilds_reuse_the_plain_text_of_unchanged_bodies():
+    from sitegen.outputs import plain_text, search_data
+
+    lang = SITE.languages[0]
+    plain_text.cache_clear()
+    search_data(SITE, lang, {})
+    first = plain_text.cache_info()
+    assert first.misses >= len(SITE.activities)
+    search_data(SITE, lang, {})
+    again = plain_text.cache_info()
+    assert again.misses == first.misses and again.hits >= first.hits + len(SITE.activities)
