@@ -1426,3 +1426,16 @@ def test_serve_rebuilds_reuse_the_plain_text_of_unchanged_bodies():
     search_data(SITE, lang, {})
     again = plain_text.cache_info()
     assert again.misses == first.misses and again.hits >= first.hits + len(SITE.activities)
+
+
+def test_unwrap_reaches_the_item_type_through_any_nesting():
+    """'Did you mean' hints look up the record type a field holds, however it is wrapped."""
+    from typing import Annotated
+
+    from sitegen.model import Derivation
+    from sitegen.validate import _unwrap
+
+    for kind in (Derivation, list[Derivation], Derivation | None, list[Derivation] | None,
+                 Annotated[list[Derivation] | None, "meta"], Annotated[Derivation | None, "meta"]):
+        assert _unwrap(kind) is Derivation, kind
+    assert _unwrap(int | str) == int | str  # a real choice of types stays as it is
