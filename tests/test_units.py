@@ -860,6 +860,16 @@ def test_a_mistyped_activity_number_is_one_message_that_says_the_right_one(conte
     assert found.field == f"activities[{activity.index}].number"
 
 
+def test_a_mistyped_number_at_the_top_of_a_file_is_a_slip_not_a_cut(content_copy):
+    """The first activity of a file numbered wrongly, and the numbers going on as if it were right:
+    one slip in this file, not numbers missing between two files."""
+    activity = next(a.activities[0] for a in SITE.agencies[1:])
+    _renumber(content_copy, activity, activity.number + 100)
+    [found] = _problems(content_copy)
+    assert found.name == "activity_number_gap" and f"expected activity number {activity.number}:" in found.message
+    assert found.path.endswith(Path(activity.agency.source_file).name)
+
+
 def test_the_last_activity_numbered_like_another_is_one_message(content_copy):
     last, first = SITE.activities[-1], SITE.activities[0]
     _renumber(content_copy, last, first.number)
