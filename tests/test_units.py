@@ -1449,3 +1449,16 @@ def test_unwrap_reaches_the_item_type_through_any_nesting():
                  Annotated[list[Derivation] | None, "meta"], Annotated[Derivation | None, "meta"]):
         assert _unwrap(kind) is Derivation, kind
     assert _unwrap(int | str) == int | str  # a real choice of types stays as it is
+
+
+def test_a_leftover_that_cannot_be_removed_does_not_stop_the_build(tmp_path):
+    """Files named like the staging folders of a killed build (but not folders, so not ours) stay,
+    and the build goes on."""
+    from sitegen.write import write_site
+
+    out = tmp_path / "site"
+    for name in (".site.new-1", ".site.old-1"):
+        (tmp_path / name).write_text("not a folder")
+    write_site({"index.html": b"1"}, out)
+    assert (out / "index.html").read_bytes() == b"1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.new-1", ".site.old-1", "site"]
