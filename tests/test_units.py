@@ -1462,3 +1462,21 @@ def test_a_leftover_that_cannot_be_removed_does_not_stop_the_build(tmp_path):
     write_site({"index.html": b"1"}, out)
     assert (out / "index.html").read_bytes() == b"1"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.new-1", ".site.old-1", "site"]
+
+
+def test_a_system_without_renameat2_swaps_the_site_by_two_renames(tmp_path, monkeypatch):
+    """On a C library without renameat2 (macOS, older musl) the exchange says it cannot, and the
+    site is still swapped whole."""
+    import sitegen.write as write
+
+    class LibcWithoutRenameat2:
+        def __init__(self, *args, **kwargs):
+            pass
+
+    out = tmp_path / "site"
+    write.write_site({"index.html": b"1"}, out)
+    monkeypatch.setattr(write.ctypes, "CDLL", LibcWithoutRenameat2)
+    assert write._exchange(tmp_path / "a", tmp_path / "b") is False
+    write.write_site({"index.html": b"2"}, out)
+    assert (out / "index.html").read_bytes() == b"2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
