@@ -6,6 +6,7 @@ always safe and only costs time."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +16,17 @@ import msgspec
 def digest(data: bytes) -> str:
     """A short fingerprint of bytes (BLAKE2b, 128 bits): equal fingerprints mean equal bytes."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def installed_version(module: str, distribution: str) -> str:
+    """An installed package's version, read from its dist-info folder's name: cheaper than importing
+    the package or importlib.metadata, and enough to start its caches afresh when it changes."""
+    spec = importlib.util.find_spec(module)
+    prefix = distribution.replace("-", "_") + "-"
+    if spec and spec.origin:
+        for info in Path(spec.origin).parent.parent.glob(f"{prefix}*.dist-info"):
+            return info.name[len(prefix):-len(".dist-info")]
+    return "none"
 
 
 class Store:

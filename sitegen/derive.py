@@ -7,13 +7,11 @@ OpenCC. The same stage makes the search's folding table, so that a reader finds 
 activities whichever script they type in."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Callable
 
 import msgspec
 
-from .cache import Store, digest
+from .cache import Store, digest, installed_version
 from .model import Language, Site, SiteFile, localized_fields
 
 # Converters from Traditional back to Simplified, for what readers may type: each region's forms.
@@ -22,12 +20,8 @@ _CJK = "".join(chr(c) for c in range(0x3400, 0xA000))  # the unified ideographs 
 
 
 def opencc_version() -> str:
-    """The installed OpenCC's version, read from its dist-info folder name (no import)."""
-    spec = importlib.util.find_spec("opencc")
-    if spec and spec.origin:
-        for info in Path(spec.origin).parent.parent.glob("opencc-*.dist-info"):
-            return info.name[len("opencc-"):-len(".dist-info")]
-    return "none"
+    """The installed OpenCC's version (without importing it)."""
+    return installed_version("opencc", "opencc")
 
 
 class Converters:

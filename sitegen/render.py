@@ -3,7 +3,6 @@ Every link is relative (the 404 page's from the site's root), so the site works 
 sub-path of any static server. What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
-import importlib.util
 import posixpath
 import re
 import traceback
@@ -15,7 +14,7 @@ import jinja2
 import msgspec
 from markupsafe import Markup
 
-from .cache import Store, digest
+from .cache import Store, digest, installed_version
 from .errors import ContentError, Problem, problem
 from .load import format_field, line_of, links_out
 from .model import Language, Site
@@ -254,9 +253,5 @@ def convert_markdown(site: Site, store: Store | None = None) -> None:
 
 
 def markdown_version() -> str:
-    """The installed markdown-it-py's version, read from its dist-info folder name (no import)."""
-    spec = importlib.util.find_spec("markdown_it")
-    if spec and spec.origin:
-        for info in Path(spec.origin).parent.parent.glob("markdown_it_py-*.dist-info"):
-            return info.name[len("markdown_it_py-"):-len(".dist-info")]
-    return "unknown"
+    """The installed markdown-it-py's version (without importing it)."""
+    return installed_version("markdown_it", "markdown-it-py")

@@ -116,7 +116,8 @@ class Collector:
         """Raise ContentError with every problem found, and a count of those held back."""
         for path, count in self.per_file.items():
             if count > MAX_PROBLEMS_PER_FILE:
-                self.problems.append(Problem(path, f"… and {count - MAX_PROBLEMS_PER_FILE} more problems "
+                held = count - MAX_PROBLEMS_PER_FILE
+                self.problems.append(Problem(path, f"… and {held} more problem{'s' if held != 1 else ''} "
                                                    "in this file", name=HELD_BACK))
         if self.problems:
             raise ContentError(self.problems)
