@@ -19,7 +19,6 @@ import posixpath
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -231,8 +230,8 @@ def watch(watcher: Watcher, folders: list[Path]):
             pending.clear()
             try:
                 print(watcher.build(), flush=True)
-            except Exception:  # a bug in a rebuild must not stop the watching: report it, go on
-                traceback.print_exc()
+            except Exception as err:  # noqa: BLE001 (Watcher.build catches its own; this is the printing)
+                print(internal_error(err), file=sys.stderr, flush=True)  # one line, and the watching goes on
 
     observer = Observer()
     for folder in folders:

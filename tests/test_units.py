@@ -1481,3 +1481,34 @@ def test_a_system_without_renameat2_swaps_the_site_by_two_renames(tmp_path, monk
     write.write_site({"index.html": b"2"}, out)
     assert (out / "index.html").read_bytes() == b"2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_failure_in_the_rebuild_loop_is_one_line_and_the_watching_goes_on(tmp_path, capfd):
+    import time
+
+    from sitegen.serve import watch
+
+    class FailsOnce(_Counting):
+        def build(self):
+            self.builds += 1
+            if self.builds == 1:
+                raise BrokenPipeError(32, "Broken pipe")
+            self.done.set()
+            return "rebuilt"
+
+    watcher = FailsOnce()
+    observer = watch(watcher, [tmp_path])
+    try:
+        time.sleep(0.3)  # the watch is in place
+        (tmp_path / "site.yaml").write_text("one")
+        for _ in range(100):  # the first save's rebuild has failed
+            if watcher.builds:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        (tmp_path / "site.yaml").write_text("two")
+        assert watcher.done.wait(10), "the watching went on after the failure"
+    finally:
+        observer.stop()
+    err = capfd.readouterr().err
+    assert "internal error, a bug in the generator: BrokenPipeError" in err and "Traceback" not in err
