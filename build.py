@@ -23,7 +23,18 @@ def _stop_on_sigterm() -> None:
     that no moment of a build is without it."""
     def interrupted(signum, frame):
         raise SystemExit(130)
+
+    def unraisable(hook_args):
+        # The signal can land inside a callback Python cannot raise from (an import lock's, during
+        # an import): there the exit would be printed as "Exception ignored" with a traceback and
+        # lost. Send the signal again instead; it is handled at the next step of the build.
+        if isinstance(hook_args.exc_value, SystemExit):
+            signal.raise_signal(signal.SIGTERM)
+        else:
+            sys.__unraisablehook__(hook_args)
+
     signal.signal(signal.SIGTERM, interrupted)
+    sys.unraisablehook = unraisable
 
 
 _stop_on_sigterm()
