@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 import time
@@ -72,6 +73,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="where builds keep what they can reuse (default: .cache/)")
     parser.add_argument("--no-cache", dest="cache", action="store_const", const=None,
                         help="keep nothing between runs")
+    parser.add_argument("--jobs", default=str(available_cores()), metavar="N",
+                        help="processes that render pages in a build (default: the cores this process may use, "
+                             f"here {available_cores()}; serve always renders in one, to keep its page cache)")
     args = parser.parse_args(argv)
     from sitegen.errors import usage
     from sitegen.validate import base_url_problem
@@ -81,6 +85,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not args.port.isdigit() or not 0 <= int(args.port) <= 65535:
         parser.error(usage("port", port=args.port))
     args.port = int(args.port)
+    if not args.jobs.isdigit() or not 1 <= int(args.jobs) <= 256:
+        parser.error(usage("jobs", jobs=args.jobs))
+    args.jobs = int(args.jobs)
     if not args.content.is_dir():
         parser.error(usage("content_missing", path=args.content))
     if args.command in ("build", "serve") and (problem := unsafe_output(args.out, args.content)):
@@ -105,8 +112,13 @@ def unsafe_output(out: Path, content: Path) -> str:
     return ""
 
 
-def project(args) -> Project:
-    return Project(content=args.content, out=args.out, base_url=args.base_url, cache=args.cache)
+def available_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def project(args, processes: int = 1) -> Project:
+    return Project(content=args.content, out=args.out, base_url=args.base_url, cache=args.cache, processes=processes)
 
 
 def build_once(args) -> int:
@@ -115,7 +127,7 @@ def build_once(args) -> int:
 
     started = time.perf_counter()
     gc.disable()  # one short-lived build allocates much and frees little: skip collection
-    result = build(project(args))
+    result = build(project(args, processes=args.jobs))
     print(summary(result.files, result.site.languages, time.perf_counter() - started))
     if not result.site.config.base_url and not args.base_url:
         print("note: no base URL, so no sitemap.xml or share links, and the 404 page assumes the site is at "

@@ -93,16 +93,27 @@ def _converted_with_pairs(text: str, config: str, converters: Converters) -> lis
     return [converted, "".join(sorted(pairs))]
 
 
-def fold_table(site: Site, lang: Language, store: Store | None = None) -> dict[str, str]:
-    """For search: each character that has another form in a related script → the form all its
-    forms are folded to (the written language's), so that 電梯 and 电梯 find the same text.
-    Built from the characters the site's conversions changed, and from every Traditional
+def fold_tables(site: Site, store: Store | None = None) -> dict[str, dict[str, str]]:
+    """For search, per language: each character that has another form in a related script → the
+    form all its forms are folded to (the written language's), so that 電梯 and 电梯 find the same
+    text. Built from the characters the site's conversions changed, and from every Traditional
     character a reader could type whose Simplified form occurs in the text. Empty for a language
-    that is neither derived nor derived from."""
-    derived = [other for other in site.languages if other.derive and (other is lang or other.derive.source == lang.code)]
-    if not derived:
-        return {}
+    that is neither derived nor derived from. A source language and the languages derived from it
+    share one table, made once."""
     store = store if store is not None else Store(None, "converted")
+    tables: dict[tuple[str, ...], dict[str, str]] = {}
+    folds = {}
+    for lang in site.languages:
+        derived = [other for other in site.languages
+                   if other.derive and (other is lang or other.derive.source == lang.code)]
+        group = tuple(d.code for d in derived)
+        if group not in tables:
+            tables[group] = _fold_table(site, derived, store) if derived else {}
+        folds[lang.code] = tables[group]
+    return folds
+
+
+def _fold_table(site: Site, derived: list[Language], store: Store) -> dict[str, str]:
     sources = {d.derive.source for d in derived}
     corpus = set("".join(texts[code] for texts in localized_texts(site) for code in sources))
     rules = sorted((d.derive.opencc, sorted(d.derive.overrides.items())) for d in derived)

@@ -82,6 +82,7 @@ MESSAGES = {
 USAGE = {
     "base_url": "--base-url {detail}",
     "port": "--port must be a whole number from 0 to 65535 (0 picks a free one), got {port!r}",
+    "jobs": "--jobs must be a whole number from 1 to 256 (how many processes render pages), got {jobs!r}",
     "content_missing": "--content {path}: no such folder",
     "out_not_ours": "--out {path}: is not empty and was not written by build.py (it has no {manifest}); "
                     "refusing to replace it. Choose an empty or new folder, e.g. --out site/",
@@ -131,6 +132,9 @@ class ContentError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.path, p.name == HELD_BACK, p.line or 0, p.field or ""))
         super().__init__(self.report())
+
+    def __reduce__(self):  # pickled by the rendering processes (render.render_pages)
+        return ContentError, (self.problems,)
 
     def report(self) -> str:
         count = len(self.problems)

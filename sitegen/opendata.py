@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 
@@ -194,7 +194,9 @@ def dataset_jsonld(site: Site, lang, base_url: str, page_url: str):
     return Markup(msgspec.json.encode(dataset).decode("utf-8").replace("<", "\\u003c"))
 
 
-def files(site: Site, base_url: str = "") -> dict[str, bytes]:
-    """The open data files, by their path inside site/."""
-    return {"data/activities.json": activities_json(site), "data/activities.csv": activities_csv(site),
-            "data/datapackage.json": datapackage(site, base_url)}
+def files(site: Site, base_url: str = "") -> Iterator[tuple[str, bytes]]:
+    """The open data files with their paths inside site/, one at a time: at 10,000 activities each
+    is tens of megabytes, written and let go before the next is made."""
+    yield "data/activities.json", activities_json(site)
+    yield "data/activities.csv", activities_csv(site)
+    yield "data/datapackage.json", datapackage(site, base_url)

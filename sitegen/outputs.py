@@ -22,7 +22,7 @@ def plain_text(fragment: str) -> str:
 
 def search_data(site: Site, lang: Language, fold: dict[str, str]) -> bytes:
     """What the activities page searches, for one language: small, and loaded on first use.
-    `fold` maps characters to the form search compares them in (derive.fold_table)."""
+    `fold` maps characters to the form search compares them in (derive.fold_tables)."""
     code = lang.code
     return json_bytes({
         "agencies": [{"slug": a.slug, "name": a.name[code], "full_name": a.full_name[code]} for a in site.agencies],

@@ -30,6 +30,7 @@ class Project:
     assets: Path = ROOT / "assets"
     base_url: str | None = None  # None: site.yaml's base_url
     cache: Path | None = None  # None: nothing kept on disk between runs (serve still keeps it in memory)
+    processes: int = 1  # how many processes render the pages (render.render_pages)
 
     def sources(self) -> list[Path]:
         """The folders whose edits serve rebuilds on."""
@@ -39,7 +40,7 @@ class Project:
 @dataclass
 class Result:
     site: Site
-    files: dict[str, bytes]
+    files: dict[str, str]  # every file written: its path in site/ and its fingerprint
     notice: str = ""  # something the person running the build should know
 
 
@@ -52,7 +53,7 @@ class Builder:
                                                     "v": "3"})
         self.env = render.make_environment(project.templates, self.cache.templates)
         self.templates = ""  # the templates' fingerprint when they were last loaded
-        self.written: dict[str, bytes] | None = None  # what this builder last wrote to out (serve)
+        self.written: dict[str, str] | None = None  # what this builder last wrote to out (serve)
 
     def model(self) -> Site:
         """The site as the templates see it: validated, every language derived, Markdown converted."""
@@ -61,9 +62,11 @@ class Builder:
         render.convert_markdown(site, self.cache.markdown)
         return site
 
-    def render(self) -> Result:
-        """Every file of the site, in memory: the recipe, one line per kind of output."""
+    def render(self, writer: write.Writer | None = None) -> Result:
+        """Every file of the site, handed to the writer as it is made (kept in memory without one):
+        the recipe, one line per kind of output."""
         project, cache = self.project, self.cache
+        writer = writer if writer is not None else write.InMemory()
         site = self.model()
         render.check_templates(project.templates)
         templates = render.templates_digest(project.templates)
@@ -71,35 +74,39 @@ class Builder:
             self.env.cache.clear()
             self.templates = templates
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
-        names, files = write.fingerprinted_assets(project.assets)
+        names, assets = write.fingerprinted_assets(project.assets)
+        folds = derive.fold_tables(site, cache.converted)
         for lang in site.languages:
-            fold = derive.fold_table(site, lang, cache.converted)
-            write.add_fingerprinted(names, files, f"search-{lang.code}.json", outputs.search_data(site, lang, fold))
-            write.add_fingerprinted(names, files, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
-        write.add_fingerprinted(names, files, "css/languages.css", outputs.languages_css(site))
-        files.update(opendata.files(site, base_url))
+            write.add_fingerprinted(names, assets, f"search-{lang.code}.json",
+                                    outputs.search_data(site, lang, folds[lang.code]))
+            write.add_fingerprinted(names, assets, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
+        write.add_fingerprinted(names, assets, "css/languages.css", outputs.languages_css(site))
+        writer.add_all(assets.items())
+        writer.add_all(opendata.files(site, base_url))
         for lang in site.languages:
-            files[url_path("manifest.webmanifest", lang)] = outputs.web_manifest(site, lang, names)
+            writer.add(url_path("manifest.webmanifest", lang), outputs.web_manifest(site, lang, names))
         helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
         renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages, templates)
         pages = site_pages(site)
-        for page in pages:
-            for lang in site.languages:
-                files[page.output_path(lang)] = renderer.render(page, lang)
-        files.update(outputs.crawler_files(site, pages, base_url))
-        return Result(site, files)
+        render.render_pages(renderer, [(page, lang) for page in pages for lang in site.languages], writer,
+                            project.processes)
+        writer.add_all(outputs.crawler_files(site, pages, base_url).items())
+        return Result(site, writer.written)
 
     def build(self) -> Result:
-        """Render and write; on a content error (ContentError) the output folder is left as it was."""
-        result = self.render()
-        out = self.project.out
-        if self.written is None:
-            write.write_site(result.files, out)
-        elif not write.write_changes(self.written, result.files, out):
-            result.notice = f"{out} was changed by another build since this one wrote it; it is written anew"
-            write.write_site(result.files, out)
+        """Render and write; on a content error (ContentError) the output folder is left as it was.
+        The first build writes a new site/ and swaps it in; serve's later builds write only what
+        changed, unless another build has written site/ since."""
+        out, notice = self.project.out, ""
+        writer = write.ChangedFiles.of(out, self.written) if self.written is not None else None
+        if self.written is not None and writer is None:
+            notice = f"{out} was changed by another build since this one wrote it; it is written anew"
+        with writer or write.NewSite(out) as writer:
+            result = self.render(writer)
+            writer.commit()
+        result.notice = notice
         self.written = result.files
         self.cache.save()
         return result

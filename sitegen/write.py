@@ -12,10 +12,12 @@ import fcntl
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Iterable
 
 from .errors import ContentError
 from .load import links_out
@@ -54,9 +56,18 @@ def add_fingerprinted(names: dict[str, str], files: dict[str, bytes], logical: s
     files[target] = data
 
 
+def fingerprint(data: bytes) -> str:
+    """A file's fingerprint in the manifest."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def manifest(files: dict[str, bytes]) -> bytes:
     """The manifest a built site carries: that sitegen wrote it, and the fingerprint of each file."""
-    listing = {path: hashlib.sha256(data).hexdigest()[:16] for path, data in sorted(files.items())}
+    return manifest_of({path: fingerprint(data) for path, data in files.items()})
+
+
+def manifest_of(listing: dict[str, str]) -> bytes:
+    """The manifest for files already fingerprinted ({path: fingerprint})."""
     return json.dumps({"generator": "sitegen", "files": listing}, indent=0, sort_keys=True).encode("utf-8") + b"\n"
 
 
@@ -88,43 +99,128 @@ def remove_leftovers(out: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_site(files: dict[str, bytes], out: Path) -> None:
-    """Write every file into a fresh folder beside `out`, then swap it in place of `out`."""
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(out.parent):
-        remove_leftovers(out)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-        try:
-            _write_tree(staging, {**files, MANIFEST: manifest(files)})
-            _swap(staging, out)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # after the swap: the old site
+class Writer:
+    """Where a build puts its files, one by one as it makes them (`add`), remembering each file's
+    fingerprint (`written`); `commit()` publishes them. Used as a context manager."""
+
+    parallel = False  # whether forked processes may add files too (render.render_pages)
+    written: dict[str, str]  # path in site/: fingerprint, for the manifest
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def add(self, relpath: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def add_all(self, files: Iterable[tuple[str, bytes]]) -> None:
+        """Files as (path, bytes) pairs: a dict's items(), or a generator that makes them one by one."""
+        for relpath, data in files:
+            self.add(relpath, data)
+
+    def commit(self) -> None:
+        pass
 
 
-def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
-    """Every file under `folder`, readable by a web server running as another user."""
-    # Modes are set explicitly: a private umask (077) must not make the site unreadable.
-    os.chmod(folder, 0o755)
-    for sub in _folders(files):  # each folder once, parents first: mkdir is slow on some disks
-        os.mkdir(folder / sub)
-        os.chmod(folder / sub, 0o755)
-    for relpath in sorted(files):
-        handle = os.open(folder / relpath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+class NewSite(Writer):
+    """A whole site, written file by file as the build makes them, into a fresh folder beside
+    `out`; commit() swaps it in place of `out`. Leaving the `with` block without a commit (a
+    content error, Ctrl+C, SIGTERM) removes the folder, and `out` stays as it was.
+
+    Forked rendering processes (render.render_pages) write into the same folder: the folders are
+    made first, and each process reports what it wrote."""
+
+    parallel = True
+
+    def __init__(self, out: Path):
+        self.out = out.absolute()
+        self.written = {}
+        self.folders = {""}
+        self._cleanup = ExitStack()
+
+    def __enter__(self) -> "NewSite":
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as cleanup:  # handed over to __exit__ once all is in place
+            cleanup.enter_context(_lock(self.out.parent))
+            remove_leftovers(self.out)
+            self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=self.out.parent))
+            cleanup.callback(shutil.rmtree, self.folder, ignore_errors=True)  # after the swap: the old site
+            os.chmod(self.folder, 0o755)  # modes are set explicitly: a private umask (077) must not hide the site
+            self._cleanup = cleanup.pop_all()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._cleanup.close()
+
+    def add(self, relpath: str, data: bytes) -> None:
+        """One file of the site, readable by a web server running as another user."""
+        self.make_folder(posixpath.dirname(relpath))
+        handle = os.open(self.folder / relpath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.fchmod(handle, 0o644)
         with os.fdopen(handle, "wb") as target:
-            target.write(files[relpath])
+            target.write(data)
+        self.written[relpath] = fingerprint(data)
+
+    def make_folder(self, sub: str) -> None:
+        """A folder of the site (and its parents), each made once: mkdir is slow on some disks."""
+        if sub not in self.folders:
+            self.make_folder(posixpath.dirname(sub))
+            os.mkdir(self.folder / sub)
+            os.chmod(self.folder / sub, 0o755)
+            self.folders.add(sub)
+
+    def commit(self) -> None:
+        """Add the manifest and put the new site in place of the old one."""
+        (self.folder / MANIFEST).write_bytes(manifest_of(self.written))
+        os.chmod(self.folder / MANIFEST, 0o644)
+        _swap(self.folder, self.out)
 
 
-def _folders(files: dict[str, bytes]) -> list[str]:
-    """Every folder the files need, parents before children."""
-    folders: set[str] = set()
-    for relpath in files:
-        parent = os.path.dirname(relpath)
-        while parent and parent not in folders:
-            folders.add(parent)
-            parent = os.path.dirname(parent)
-    return sorted(folders)
+class InMemory(Writer):
+    """A site kept in memory (`files`) and written nowhere: a look at a build (tests)."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.written = {}
+
+    def add(self, relpath: str, data: bytes) -> None:
+        self.files[relpath] = data
+        self.written[relpath] = fingerprint(data)
+
+
+class ChangedFiles(InMemory):
+    """For serve: the site/ this process wrote last (`previous`: its manifest's fingerprints),
+    updated in place on commit(), touching only the files that changed and removing what is gone.
+    Nothing is written before commit(), so a build that fails half-way leaves site/ as it was."""
+
+    def __init__(self, out: Path, previous: dict[str, str]):
+        super().__init__()
+        self.out, self.previous = out.absolute(), previous
+
+    @classmethod
+    def of(cls, out: Path, previous: dict[str, str]) -> "ChangedFiles | None":
+        """The writer, or None when `out` is not as this process left it (another build wrote
+        there since): the caller then writes the site anew."""
+        current = (out / MANIFEST).read_bytes() if (out / MANIFEST).is_file() else None
+        return cls(out, previous) if current == manifest_of(previous) else None
+
+    def commit(self) -> None:
+        for relpath in sorted(self.written):
+            if self.previous.get(relpath) != self.written[relpath]:
+                _replace(self.out / relpath, self.files[relpath])
+        for relpath in sorted(set(self.previous) - set(self.written)):
+            (self.out / relpath).unlink(missing_ok=True)
+            _remove_empty_parents(self.out / relpath, self.out)
+        _replace(self.out / MANIFEST, manifest_of(self.written))
+
+
+def write_site(files: dict[str, bytes], out: Path) -> None:
+    """Write every file into a fresh folder beside `out`, then swap it in place of `out`."""
+    with NewSite(out) as site:
+        site.add_all(files.items())
+        site.commit()
 
 
 def _swap(new: Path, out: Path) -> None:
@@ -164,19 +260,13 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path) -> bool:
-    """For serve: update the site/ this process wrote last, touching only files that changed, and
-    removing what is gone (and folders left empty). Returns False, writing nothing, when `out` is
-    not as this process left it (another build wrote there): the caller then writes it whole."""
-    current = (out / MANIFEST).read_bytes() if (out / MANIFEST).is_file() else None
-    if current != manifest(previous):
+    """Update the site/ that held `previous` to hold `files` (see ChangedFiles); False, writing
+    nothing, when `out` is not as `previous` left it."""
+    changes = ChangedFiles.of(out, {path: fingerprint(data) for path, data in previous.items()})
+    if changes is None:
         return False
-    for relpath in sorted(files):
-        if previous.get(relpath) != files[relpath]:
-            _replace(out / relpath, files[relpath])
-    for relpath in sorted(set(previous) - set(files)):
-        (out / relpath).unlink(missing_ok=True)
-        _remove_empty_parents(out / relpath, out)
-    _replace(out / MANIFEST, manifest(files))
+    changes.add_all(files.items())
+    changes.commit()
     return True
 
 

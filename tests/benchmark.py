@@ -395,7 +395,7 @@ def builder_rebuilds(project: Path, content: Path, out: Path, edit: Edit, runs: 
         started = time.perf_counter()
         builder.build()
         edited.append(time.perf_counter() - started)
-        if word.encode() not in builder.written.get(page, b""):
+        if word.encode() not in (out / page).read_bytes():
             raise RuntimeError(f"the edit did not reach {page}")
     edit.restore()
     builder.build()

@@ -102,17 +102,30 @@ def test_sigterm_during_a_build_leaves_the_old_site_whole_and_nothing_beside_it(
     before = digest(out)
     outcomes = set()
     for delay in (0.15, 0.25, 0.35, 0.45):
-        process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--out", str(out), "--no-cache"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--out", str(out), "--no-cache",
+                                    "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
         assert "Traceback" not in stderr, stderr
+        assert not _processes_naming(out), "a rendering process outlived the build"
         outcomes.add(process.returncode)
         assert digest(out) == before, f"after SIGTERM at {delay} s the site changed"  # same content either way
         assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], list(tmp_path.iterdir())
     # 130: stopped and cleaned up; 0: it had finished; -15: killed before it began to write
     assert outcomes <= {0, 130, -signal.SIGTERM} and 130 in outcomes, outcomes
+
+
+def _processes_naming(path: Path) -> list[str]:
+    """Processes whose command line names this path (forked rendering processes keep the build's)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass  # ended while we looked
+    return found
 
 
 def test_readers_never_find_the_home_page_missing_while_the_site_is_rebuilt(tmp_path):
@@ -166,10 +179,11 @@ def test_a_link_out_of_the_project_is_an_error_that_names_it(tmp_path, where):
 
 @pytest.mark.parametrize("args,status,words", [
     (["--port", "99999"], 2, "--port must be a whole number from 0 to 65535"),
+    (["--jobs", "0"], 2, "--jobs must be a whole number from 1 to 256"),
     (["--base-url", "https://example.org/" + "x" * 300], 2, "at most 200"),
     (["--base-url", "javascript:alert(1)"], 2, "must start with http://"),
     (["--base-url", "https://example.org/\nDisallow: /"], 2, "spaces or line breaks"),
-], ids=["port", "long-base-url", "javascript", "newline"])
+], ids=["port", "jobs", "long-base-url", "javascript", "newline"])
 def test_usage_mistakes_exit_2_with_a_message(tmp_path, args, status, words):
     result = run(*args, "--out", str(tmp_path / "site"))
     assert result.returncode == status and words in result.stderr, result.stderr
@@ -210,8 +224,8 @@ def test_an_allowed_image_host_is_accepted_and_named_in_the_policy(content_copy,
     site_yaml = content_copy / "site.yaml"
     site_yaml.write_text(site_yaml.read_text("utf-8").replace('corrections: ""', 'corrections: ""\n'
                                                               'allowed_image_hosts: [img.example.org]'), "utf-8")
-    result = build_site(content_copy, tmp_path / "site")
-    page = result.files["agencies/development-reform/index.html"].decode("utf-8")
+    build_site(content_copy, tmp_path / "site")
+    page = (tmp_path / "site" / "agencies/development-reform/index.html").read_text("utf-8")
     assert '<img src="https://img.example.org/p.png"' in page and "img-src 'self' https://img.example.org" in \
         page.replace("&#39;", "'")
 
@@ -437,3 +451,54 @@ def test_serve_shows_a_failing_build_and_head_says_so(serving):
     while time.monotonic() < deadline and get(port, "/")[0] != 200:
         time.sleep(0.05)
     assert get(port, "/")[0] == 200
+
+
+# --- Pages rendered by several processes (build.py --jobs) ----------------------------------------
+
+def test_pages_rendered_by_several_processes_are_the_pages_one_process_renders(tmp_path):
+    parallel, serial = run("--jobs", "3", "--out", str(tmp_path / "three")), run("--jobs", "1", "--out",
+                                                                                     str(tmp_path / "one"))
+    assert parallel.returncode == serial.returncode == 0, parallel.stderr + serial.stderr
+    assert digest(tmp_path / "three") == digest(tmp_path / "one")
+
+
+def test_a_template_mistake_is_reported_alike_by_one_process_and_by_several(tmp_path):
+    """Each process stops at its first failure; the build reports the first in page order, as one
+    process does: here the mistake is on every agency page, so that is the first agency's."""
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    agency = templates / "agency.html"
+    agency.write_text(agency.read_text("utf-8").replace("{{ count(agency.activities | length) }}",
+                                                        "{{ count(agency.activities | length) }}{{ no_such_name }}"),
+                      "utf-8")
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "from sitegen.pipeline import Project, build\nfrom sitegen.errors import ContentError\n"
+              "try:\n    build(Project(templates=Path(sys.argv[2]), out=Path(sys.argv[3]), processes=int(sys.argv[4])))\n"
+              "except ContentError as err:\n    print(err.report())\n")
+    reports = {}
+    for processes in (1, 2, 3):
+        result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(templates), str(tmp_path / "site"),
+                                 str(processes)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and not result.stderr, result.stderr
+        reports[processes] = result.stdout
+    assert reports[1] == reports[2] == reports[3]
+    assert "no_such_name" in reports[1] and f"/agencies/{SITE.agencies[0].slug}/" in reports[1], reports[1]
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_rendering_process_that_dies_fails_the_build_and_leaves_the_site_as_it_was(tmp_path):
+    out = tmp_path / "site"
+    build_site(ROOT / "content", out)
+    before = digest(out)
+    script = ("import os, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "import sitegen.render as render\nfrom sitegen.pipeline import Project, build\n"
+              "parent, original = os.getpid(), render.Renderer.render\n"
+              "def dies_in_a_child(self, page, lang):\n"
+              "    if os.getpid() != parent:\n        os._exit(9)\n    return original(self, page, lang)\n"
+              "render.Renderer.render = dies_in_a_child\n"
+              "try:\n    build(Project(out=Path(sys.argv[2]), processes=2))\n"
+              "except RuntimeError as err:\n    print(err)\n")
+    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "a rendering process stopped before it finished (status 9)", result
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
