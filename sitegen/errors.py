@@ -133,7 +133,7 @@ class ContentError(Exception):
         self.problems = sorted(problems, key=lambda p: (p.path, p.name == HELD_BACK, p.line or 0, p.field or ""))
         super().__init__(self.report())
 
-    def __reduce__(self):  # pickled by the rendering processes (render.render_pages)
+    def __reduce__(self):  # pickled by the rendering processes (parallel.make_files)
         return ContentError, (self.problems,)
 
     def report(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import msgspec
 
@@ -194,9 +194,8 @@ def dataset_jsonld(site: Site, lang, base_url: str, page_url: str):
     return Markup(msgspec.json.encode(dataset).decode("utf-8").replace("<", "\\u003c"))
 
 
-def files(site: Site, base_url: str = "") -> Iterator[tuple[str, bytes]]:
-    """The open data files with their paths inside site/, one at a time: at 10,000 activities each
-    is tens of megabytes, written and let go before the next is made."""
-    yield "data/activities.json", activities_json(site)
-    yield "data/activities.csv", activities_csv(site)
-    yield "data/datapackage.json", datapackage(site, base_url)
+def files(site: Site, base_url: str = "") -> dict[str, Callable[[], bytes]]:
+    """The open data files by their paths inside site/, each made when asked (parallel.make_files):
+    at 10,000 activities each is tens of megabytes, written and let go before the next is made."""
+    return {"data/activities.json": lambda: activities_json(site), "data/activities.csv": lambda: activities_csv(site),
+            "data/datapackage.json": lambda: datapackage(site, base_url)}

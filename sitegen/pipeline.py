@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import derive, opendata, outputs, render, write
+from . import derive, opendata, outputs, parallel, render, write
 from .cache import Cache
 from .model import Site
 from .pages import site_pages, url_path
@@ -30,7 +30,7 @@ class Project:
     assets: Path = ROOT / "assets"
     base_url: str | None = None  # None: site.yaml's base_url
     cache: Path | None = None  # None: nothing kept on disk between runs (serve still keeps it in memory)
-    processes: int = 1  # how many processes render the pages (render.render_pages)
+    processes: int = 1  # how many processes make the pages and the open data (parallel.make_files)
 
     def sources(self) -> list[Path]:
         """The folders whose edits serve rebuilds on."""
@@ -82,7 +82,6 @@ class Builder:
             write.add_fingerprinted(names, assets, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, assets, "css/languages.css", outputs.languages_css(site))
         writer.add_all(assets.items())
-        writer.add_all(opendata.files(site, base_url))
         for lang in site.languages:
             writer.add(url_path("manifest.webmanifest", lang), outputs.web_manifest(site, lang, names))
         helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
@@ -90,8 +89,8 @@ class Builder:
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
         renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages, templates)
         pages = site_pages(site)
-        render.render_pages(renderer, [(page, lang) for page in pages for lang in site.languages], writer,
-                            project.processes)
+        files = {**opendata.files(site, base_url), **render.page_makers(renderer, pages, site.languages)}
+        parallel.make_files(files, writer, project.processes)
         writer.add_all(outputs.crawler_files(site, pages, base_url).items())
         return Result(site, writer.written)
 

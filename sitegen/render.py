@@ -3,12 +3,9 @@ Every link is relative (the 404 page's from the site's root), so the site works 
 sub-path of any static server. What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
-import os
-import pickle
+import functools
 import posixpath
 import re
-import signal
-import threading
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -199,97 +196,10 @@ class Renderer:
         }
 
 
-def render_pages(renderer: Renderer, jobs: list[tuple[Page, Language]], writer, processes: int = 1) -> None:
-    """Render every (page, language) and hand each page to the writer, in the order given.
-
-    With more than one process (a one-off build on a machine with several cores), the jobs are
-    shared out to copies of this process made by fork(), which render and write their pages
-    themselves and report back only what they wrote: the model is loaded once and never copied
-    or pickled. The first failure in job order is raised, as it would be in one process."""
-    if processes < 2 or len(jobs) < 4 * processes or not writer.parallel or threading.active_count() > 1:
-        failure = _render_share(renderer, writer, list(enumerate(jobs)))
-        if failure:
-            raise failure[1]
-        return
-    for page, lang in jobs:  # every folder first, so that the processes never race to make one
-        writer.make_folder(posixpath.dirname(page.output_path(lang)))
-    shares = [list(enumerate(jobs))[i::processes] for i in range(processes)]  # alike pages spread evenly
-    children: list[tuple[int, int]] = []
-    try:
-        children = [_fork(renderer, writer, share) for share in shares[1:]]
-        failures = [_render_share(renderer, writer, shares[0])]
-        while children:
-            written, failure = _collect(*children[0])
-            children.pop(0)
-            writer.written.update(written)
-            failures.append(failure)
-    finally:
-        for pid, pipe in children:  # stopped early (an error here, Ctrl+C, SIGTERM): stop them too
-            _stop(pid, pipe)
-    first = min((f for f in failures if f), key=lambda f: f[0], default=None)
-    if first:
-        raise first[1]
-
-
-def _render_share(renderer: Renderer, writer, share: list[tuple[int, tuple[Page, Language]]]):
-    """Render these jobs; at the first failure stop and return it as (job number, exception)."""
-    for number, (page, lang) in share:
-        try:
-            writer.add(page.output_path(lang), renderer.render(page, lang))
-        except Exception as err:  # noqa: BLE001 (raised by the caller, in job order)
-            return number, err
-    return None
-
-
-def _fork(renderer: Renderer, writer, share) -> tuple[int, int]:
-    """A child process that renders a share and sends back (files written, failure), pickled."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(write_end)
-        return pid, read_end
-    status = 1
-    try:  # the child: never returns into the parent's code (its `finally` blocks would run twice)
-        os.close(read_end)
-        writer.written = {}
-        failure = _render_share(renderer, writer, share)
-        try:
-            report = pickle.dumps((writer.written, failure))
-        except Exception:  # noqa: BLE001 (an exception that cannot be pickled: send its text)
-            report = pickle.dumps((writer.written, (failure[0], RuntimeError(_describe(failure[1])))))
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(report)
-        status = 0
-    finally:
-        os._exit(status)
-
-
-def _collect(pid: int, pipe: int) -> tuple[dict[str, str], tuple[int, Exception] | None]:
-    """What a child sent, once it has finished."""
-    with os.fdopen(pipe, "rb") as reader:
-        report = reader.read()
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    if status or not report:
-        raise RuntimeError(f"a rendering process stopped before it finished (status {status})")
-    return pickle.loads(report)
-
-
-def _stop(pid: int, pipe: int) -> None:
-    """Stop a child that is no longer wanted, and wait for it: it must not write on after the
-    staging folder is removed."""
-    try:
-        os.close(pipe)
-    except OSError:
-        pass  # closed already, by _collect
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ChildProcessError, ProcessLookupError):
-        pass
-
-
-def _describe(err: BaseException) -> str:
-    return "".join(traceback.format_exception(err)).strip()
+def page_makers(renderer: Renderer, pages: list[Page], languages: list[Language]) -> dict[str, Callable[[], bytes]]:
+    """Every page in every language, by its path in site/, rendered when asked (parallel.make_files)."""
+    return {page.output_path(lang): functools.partial(renderer.render, page, lang)
+            for page in pages for lang in languages}
 
 
 def corrections_link(address: str, strings: dict[str, str], label: str, title: str, page: str) -> str:

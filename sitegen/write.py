@@ -103,7 +103,7 @@ class Writer:
     """Where a build puts its files, one by one as it makes them (`add`), remembering each file's
     fingerprint (`written`); `commit()` publishes them. Used as a context manager."""
 
-    parallel = False  # whether forked processes may add files too (render.render_pages)
+    parallel = False  # whether forked processes may add files too (parallel.make_files)
     written: dict[str, str]  # path in site/: fingerprint, for the manifest
 
     def __enter__(self):
@@ -129,7 +129,7 @@ class NewSite(Writer):
     `out`; commit() swaps it in place of `out`. Leaving the `with` block without a commit (a
     content error, Ctrl+C, SIGTERM) removes the folder, and `out` stays as it was.
 
-    Forked rendering processes (render.render_pages) write into the same folder: the folders are
+    Forked rendering processes (parallel.make_files) write into the same folder: the folders are
     made first, and each process reports what it wrote."""
 
     parallel = True

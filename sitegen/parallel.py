@@ -1,0 +1,108 @@
+"""Making the site's files, in one process or several: a one-off build on a machine with several
+cores shares the work out to copies of itself made by fork(), which make and write their files
+themselves and report back only what they wrote. The model is loaded once and never copied or
+pickled (a fork shares it), which is why this is not multiprocessing: its pools pickle every task
+and import 20 ms of modules. serve always makes its files in its own process: it has threads, and
+it keeps the pages it renders for the next rebuild."""
+from __future__ import annotations
+
+import os
+import pickle
+import posixpath
+import signal
+import threading
+import traceback
+from typing import Callable
+
+MIN_FILES_PER_PROCESS = 4  # below this a fork costs more than it saves
+
+Makers = dict[str, Callable[[], bytes]]  # a file's path in site/ → what makes its bytes
+Failure = tuple[int, Exception]  # the number of the file in making order, and what went wrong
+
+
+def make_files(makers: Makers, writer, processes: int = 1) -> None:
+    """Make every file and hand it to the writer. The first failure in making order is raised,
+    however many processes make them, so a mistake is reported as one process reports it."""
+    jobs = list(enumerate(makers.items()))
+    if processes < 2 or len(jobs) < MIN_FILES_PER_PROCESS * processes or not writer.parallel \
+            or threading.active_count() > 1:  # fork() in a process with threads can deadlock the copy
+        failure = _make_share(jobs, writer)
+        if failure:
+            raise failure[1]
+        return
+    for _, (path, _) in jobs:  # every folder first, so that the processes never race to make one
+        writer.make_folder(posixpath.dirname(path))
+    shares = [jobs[i::processes] for i in range(processes)]  # alike files (one page in each language) spread out
+    children: list[tuple[int, int]] = []
+    try:
+        children = [_fork(share, writer) for share in shares[1:]]
+        failures = [_make_share(shares[0], writer)]
+        while children:
+            written, failure = _collect(*children[0])
+            children.pop(0)
+            writer.written.update(written)
+            failures.append(failure)
+    finally:
+        for pid, pipe in children:  # stopped early (an error here, Ctrl+C, SIGTERM): stop them too
+            _stop(pid, pipe)
+    first = min((f for f in failures if f), key=lambda f: f[0], default=None)
+    if first:
+        raise first[1]
+
+
+def _make_share(share: list[tuple[int, tuple[str, Callable[[], bytes]]]], writer) -> Failure | None:
+    """Make and write these files; at the first failure, stop and return it."""
+    for number, (path, make) in share:
+        try:
+            writer.add(path, make())
+        except Exception as err:  # noqa: BLE001 (raised by make_files, in making order)
+            return number, err
+    return None
+
+
+def _fork(share, writer) -> tuple[int, int]:
+    """A child process that makes a share of the files and sends back (files written, failure)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    status = 1
+    try:  # the child: never returns into the parent's code (its `finally` blocks would run twice)
+        os.close(read_end)
+        writer.written = {}
+        failure = _make_share(share, writer)
+        try:
+            report = pickle.dumps((writer.written, failure))
+        except Exception:  # noqa: BLE001 (an exception that cannot be pickled: send its text)
+            text = "".join(traceback.format_exception(failure[1])).strip()
+            report = pickle.dumps((writer.written, (failure[0], RuntimeError(text))))
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(report)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _collect(pid: int, pipe: int) -> tuple[dict[str, str], Failure | None]:
+    """What a child sent, once it has finished."""
+    with os.fdopen(pipe, "rb") as reader:
+        report = reader.read()
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if status or not report:
+        raise RuntimeError(f"a rendering process stopped before it finished (status {status})")
+    return pickle.loads(report)
+
+
+def _stop(pid: int, pipe: int) -> None:
+    """Stop a child that is no longer wanted, and wait for it: it must not write on after the
+    staging folder is removed."""
+    try:
+        os.close(pipe)
+    except OSError:
+        pass  # closed already, by _collect
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError):
+        pass
