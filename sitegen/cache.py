@@ -82,6 +82,11 @@ class Cache:
         for store in (self.parsed, self.markdown, self.converted, self.pages):
             store.save()
 
+    def forget(self) -> None:
+        """Let go of every entry held in memory (after save(): those on disk stay)."""
+        for store in (self.parsed, self.markdown, self.converted, self.pages):
+            store.entries, store.saved = {}, {}
+
 
 def replace_file(path: Path, data: bytes) -> None:
     """Write a cache file so that readers see the old or the new one, never a mix, even when two

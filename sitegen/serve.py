@@ -72,6 +72,8 @@ class Watcher:
         with self.changed:
             self.generation += 1
             self.changed.notify_all()
+        if self.error is None:  # once the browser has been told: writing the caches to disk takes a while
+            self.builder.save_caches()
         return line
 
 
