@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,14 @@ def installed_version(module: str, distribution: str) -> str:
         for info in Path(spec.origin).parent.parent.glob(f"{prefix}*.dist-info"):
             return info.name[len(prefix):-len(".dist-info")]
     return "none"
+
+
+def code_version() -> str:
+    """What pages depend on besides their inputs: the generator's code, the libraries that render
+    them, and Python. A page the last build wrote is reused only if this is unchanged too."""
+    code = b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
+    libraries = [installed_version(name, name) for name in ("jinja2", "markupsafe", "segno", "msgspec")]
+    return digest(code + repr((libraries, sys.version)).encode("utf-8"))
 
 
 class Store:
@@ -62,16 +71,18 @@ class Store:
 
 class Cache:
     """The stores of a build: parsed content files (by their bytes), Markdown converted to HTML,
-    texts converted to a derived script (by converter and text), and rendered pages (in memory
-    only, for serve: by everything the page is made from)."""
+    texts converted to a derived script (by converter and text), rendered pages (in memory only,
+    for serve: by everything the page is made from), and the pages one-off builds wrote (by
+    everything they are made from: their path and fingerprint in site/)."""
 
     def __init__(self, folder: Path | None = None, versions: dict[str, str] | None = None):
         self.folder = folder
-        tag = "-".join(f"{k}{v}" for k, v in sorted((versions or {}).items()))  # a new library starts afresh
+        self.tag = tag = "-".join(f"{k}{v}" for k, v in sorted((versions or {}).items()))  # a new library starts afresh
         self.parsed = Store(folder, "parsed")
         self.markdown = Store(folder, f"markdown-{tag}" if tag else "markdown")
         self.converted = Store(folder, f"converted-{tag}" if tag else "converted")
         self.pages = Store(None, "pages")
+        self.built = Store(folder, "built")  # one-off builds: page inputs → (path, fingerprint) written
 
     @property
     def templates(self) -> Path | None:
@@ -83,7 +94,7 @@ class Cache:
             store.save()
 
     def forget(self) -> None:
-        """Let go of every entry held in memory (after save(): those on disk stay)."""
+        """Let go of the entries held in memory by the stores save() writes (those on disk stay)."""
         for store in (self.parsed, self.markdown, self.converted, self.pages):
             store.entries, store.saved = {}, {}
 

@@ -16,7 +16,7 @@ from .model import Language, Site, SiteFile, localized_fields
 
 # Converters from Traditional back to Simplified, for what readers may type: each region's forms.
 _TO_SIMPLIFIED = ("t2s", "tw2s", "hk2s")
-_CJK = "".join(chr(c) for c in range(0x3400, 0xA000))  # the unified ideographs and extension A
+_CJK_RANGE = range(0x3400, 0xA000)  # the unified ideographs and extension A
 
 
 def opencc_version() -> str:
@@ -157,5 +157,6 @@ def _fold(site: Site, derived: list[Language], corpus: set[str], store: Store) -
 
 def _table(config: str, converters: Converters) -> dict[str, str]:
     """Every CJK character that a converter changes into one other character."""
-    converted = converters(config)("\n".join(_CJK)).split("\n")
-    return {a: b for a, b in zip(_CJK, converted) if a != b and len(b) == 1}
+    characters = [chr(c) for c in _CJK_RANGE]  # made here, not at import: only a new table needs them
+    converted = converters(config)("\n".join(characters)).split("\n")
+    return {a: b for a, b in zip(characters, converted) if a != b and len(b) == 1}

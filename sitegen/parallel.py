@@ -20,9 +20,11 @@ Makers = dict[str, Callable[[], bytes]]  # a file's path in site/ → what makes
 Failure = tuple[int, Exception]  # the number of the file in making order, and what went wrong
 
 
-def make_files(makers: Makers, writer, processes: int = 1) -> None:
+def make_files(makers: Makers, writer, processes: int = 1, notes: dict | None = None) -> None:
     """Make every file and hand it to the writer. The first failure in making order is raised,
-    however many processes make them, so a mistake is reported as one process reports it."""
+    however many processes make them, so a mistake is reported as one process reports it.
+    `notes`: a dict the makers fill in (what each page used); the other processes' are merged in."""
+    notes = notes if notes is not None else {}
     jobs = list(enumerate(makers.items()))
     if processes < 2 or len(jobs) < MIN_FILES_PER_PROCESS * processes or not writer.parallel \
             or threading.active_count() > 1:  # fork() in a process with threads can deadlock the copy
@@ -35,12 +37,13 @@ def make_files(makers: Makers, writer, processes: int = 1) -> None:
     shares = [jobs[i::processes] for i in range(processes)]  # alike files (one page in each language) spread out
     children: list[tuple[int, int]] = []
     try:
-        children = [_fork(share, writer) for share in shares[1:]]
+        children = [_fork(share, writer, notes) for share in shares[1:]]
         failures = [_make_share(shares[0], writer)]
         while children:
-            written, failure = _collect(*children[0])
+            written, their_notes, failure = _collect(*children[0])
             children.pop(0)
             writer.written.update(written)
+            notes.update(their_notes)
             failures.append(failure)
     finally:
         for pid, pipe in children:  # stopped early (an error here, Ctrl+C, SIGTERM): stop them too
@@ -60,8 +63,9 @@ def _make_share(share: list[tuple[int, tuple[str, Callable[[], bytes]]]], writer
     return None
 
 
-def _fork(share, writer) -> tuple[int, int]:
-    """A child process that makes a share of the files and sends back (files written, failure)."""
+def _fork(share, writer, notes: dict) -> tuple[int, int]:
+    """A child process that makes a share of the files and sends back (files written, its notes,
+    failure)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid:
@@ -71,12 +75,13 @@ def _fork(share, writer) -> tuple[int, int]:
     try:  # the child: never returns into the parent's code (its `finally` blocks would run twice)
         os.close(read_end)
         writer.written = {}
+        notes.clear()
         failure = _make_share(share, writer)
         try:
-            report = pickle.dumps((writer.written, failure))
+            report = pickle.dumps((writer.written, notes, failure))
         except Exception:  # noqa: BLE001 (an exception that cannot be pickled: send its text)
             text = "".join(traceback.format_exception(failure[1])).strip()
-            report = pickle.dumps((writer.written, (failure[0], RuntimeError(text))))
+            report = pickle.dumps((writer.written, notes, (failure[0], RuntimeError(text))))
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(report)
         status = 0
@@ -84,7 +89,7 @@ def _fork(share, writer) -> tuple[int, int]:
         os._exit(status)
 
 
-def _collect(pid: int, pipe: int) -> tuple[dict[str, str], Failure | None]:
+def _collect(pid: int, pipe: int) -> tuple[dict[str, str], dict, Failure | None]:
     """What a child sent, once it has finished."""
     with os.fdopen(pipe, "rb") as reader:
         report = reader.read()

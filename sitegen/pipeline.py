@@ -8,11 +8,12 @@ caches to disk; serve keeps one and builds again on every save, so it re-renders
 edit touches and writes only the files that changed."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import derive, opendata, outputs, parallel, render, write
-from .cache import Cache
+from .cache import Cache, code_version, digest
 from .model import Site
 from .pages import site_pages, url_path
 from .validate import load_site
@@ -47,13 +48,14 @@ class Result:
 class Builder:
     """Builds the site from a project, keeping its caches between builds.
 
-    A one-off build (reuse=False) keeps none of the pages it renders, and saves its caches and
-    lets them go as soon as the model and the search data are made: at 10,000 activities that is
-    85 MB the pages can use. serve (reuse=True) keeps both in memory and saves the caches itself
-    (save_caches), after the browser has been told to reload."""
+    A one-off build (keep=False) keeps none of the pages it renders, and saves its caches and lets
+    them go as soon as the model and the search data are made: at 10,000 activities that is 85 MB
+    the pages can use. It takes every page whose inputs are unchanged from the site the last build
+    wrote (unchanged_pages). serve (keep=True) keeps its caches and pages in memory, and saves the
+    caches itself (save_caches), after the browser has been told to reload."""
 
-    def __init__(self, project: Project, reuse: bool = True):
-        self.project, self.reuse = project, reuse
+    def __init__(self, project: Project, keep: bool = True):
+        self.project, self.keep = project, keep
         self.cache = Cache(project.cache, versions={"md": render.markdown_version(), "cc": derive.opencc_version(),
                                                     "v": "3"})
         self.env = render.make_environment(project.templates, self.cache.templates)
@@ -87,20 +89,50 @@ class Builder:
             write.add_fingerprinted(names, assets, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, assets, "css/languages.css", outputs.languages_css(site))
         writer.add_all(assets.items())
+        assets.clear()  # the search data is tens of megabytes at 10,000 activities: let the pages have it
         for lang in site.languages:
             writer.add(url_path("manifest.webmanifest", lang), outputs.web_manifest(site, lang, names))
         helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
-        if not self.reuse:
-            self.save_caches(forget=True)
-        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages if self.reuse else None,
+        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages if self.keep else None,
                                    templates)
         pages = site_pages(site)
-        files = {**opendata.files(site, base_url), **render.page_makers(renderer, pages, site.languages)}
-        parallel.make_files(files, writer, project.processes)
+        makers = render.page_makers(renderer, pages, site.languages)
+        if not self.keep:
+            inputs = self.unchanged_pages(renderer, pages, site.languages, names, makers)
+            self.save_caches(forget=True)
+        parallel.make_files({**opendata.files(site, base_url), **makers}, writer, project.processes, renderer.used)
         writer.add_all(outputs.crawler_files(site, pages, base_url).items())
+        if not self.keep:  # saved once the site is in place (build)
+            cache.built.entries = {key: (path, writer.written[path], renderer.used.get(path, reused))
+                                   for key, (path, reused) in inputs.items()}
+            cache.built.used = set(cache.built.entries)
         return Result(site, writer.written)
+
+    def unchanged_pages(self, renderer: render.Renderer, pages, languages, names: dict[str, str],
+                        makers: dict) -> dict[str, tuple[str, dict[str, str]]]:
+        """A one-off build's pages by what they are made from (their inputs, and the generator's
+        code and libraries): {fingerprint: (path, the asset names it used if it is reused)}. Every
+        page made from the same as a page the last build wrote into out/, naming the same assets,
+        is read back from there instead of rendered, when the file still holds what that build
+        wrote. An edit to one agency file renders its page, its neighbours and the pages that
+        list every activity; nothing else."""
+        out, built = self.project.out, self.cache.built.entries
+        written = write.listing(out)
+        generator = digest(repr((code_version(), self.cache.tag)).encode("utf-8"))
+        inputs = {}
+        for page in pages:
+            for lang in languages:
+                path, key = page.output_path(lang), renderer.inputs(page, lang, generator)
+                entry = built.get(key)
+                if entry and entry[0] == path and written.get(path) == entry[1] and entry[2] and all(
+                        names.get(name) == target for name, target in entry[2].items()):  # no names: unknown
+                    makers[path] = functools.partial(write.read_back, out / path, entry[1], makers[path])
+                    inputs[key] = (path, entry[2])
+                else:
+                    inputs[key] = (path, {})
+        return inputs
 
     def build(self) -> Result:
         """Render and write; on a content error (ContentError) the output folder is left as it was.
@@ -115,6 +147,8 @@ class Builder:
             writer.commit()
         result.notice = notice
         self.written = result.files
+        if not self.keep:
+            self.cache.built.save()
         return result
 
     def save_caches(self, forget: bool = False) -> None:
@@ -131,5 +165,5 @@ def with_slash(base_url: str) -> str:
 
 def build(project: Project) -> Result:
     """One build of a project; raises ContentError and leaves the output folder untouched on a mistake."""
-    return Builder(project, reuse=False).build()
+    return Builder(project, keep=False).build()
 

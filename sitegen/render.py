@@ -99,8 +99,8 @@ class Renderer:
         words = msgspec.structs.asdict(site.config.strings)
         self.strings = {lang.code: {key: texts[lang.code] for key, texts in words.items()} for lang in site.languages}
         self.store = pages
-        if pages is not None:
-            self.shared = self._shared_inputs(templates)
+        self.shared = self._shared_inputs(templates)
+        self.used: dict[str, dict[str, str]] = {}  # without a page store: each page's asset names, by path
 
     def _shared_inputs(self, templates: str) -> str:
         agency_files = {agency.source_file for agency in self.site.agencies}
@@ -110,9 +110,9 @@ class Renderer:
     def render(self, page: Page, lang: Language) -> bytes:
         """One page in one language, from the page store when nothing it is made from has changed."""
         if self.store is None:
-            return self._render(page, lang, {})
-        sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
-        key = digest(repr((self.shared, page.key, lang.code, sources)).encode("utf-8"))
+            used = self.used[page.output_path(lang)] = {}
+            return self._render(page, lang, used)
+        key = self.inputs(page, lang)
         entry = self.store.get(key, lambda: None)
         if entry and all(self.assets.get(name) == target for name, target in entry[0].items()):
             return entry[1]
@@ -120,6 +120,12 @@ class Renderer:
         html = self._render(page, lang, used)
         self.store.entries[key] = (used, html)
         return html
+
+    def inputs(self, page: Page, lang: Language, *more) -> str:
+        """A fingerprint of what a page is made from (besides the assets it names): the templates,
+        the base URL, the content files every page uses and the agency files it declares."""
+        sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
+        return digest(repr((self.shared, page.key, lang.code, sources, *more)).encode("utf-8"))
 
     def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake, at the

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import ContentError
 from .load import links_out
@@ -69,6 +69,25 @@ def manifest(files: dict[str, bytes]) -> bytes:
 def manifest_of(listing: dict[str, str]) -> bytes:
     """The manifest for files already fingerprinted ({path: fingerprint})."""
     return json.dumps({"generator": "sitegen", "files": listing}, indent=0, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def listing(out: Path) -> dict[str, str]:
+    """The files the last build wrote into `out`, with their fingerprints ({} if it wrote none)."""
+    try:
+        files = json.loads((out / MANIFEST).read_bytes()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def read_back(path: Path, expected: str, otherwise: Callable[[], bytes]) -> bytes:
+    """A file of the site as the last build wrote it, if it still is (its fingerprint is the one
+    that build recorded: nobody has changed it since), else what `otherwise` makes."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return otherwise()
+    return data if fingerprint(data) == expected else otherwise()
 
 
 def written_by_us(out: Path) -> bool:

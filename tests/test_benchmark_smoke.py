@@ -3,8 +3,11 @@ content with the right counts and numbering, builds, and can be edited as the be
 so the benchmark cannot rot silently while the content model changes."""
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -93,3 +96,19 @@ def test_file_names_are_padded_for_the_agency_count():
     assert benchmark.agency_file_name(7, 26, "x") == "07-x.yaml"
     assert benchmark.agency_file_name(7, 500, "x") == "007-x.yaml"
     assert benchmark.agency_file_name(7, 1000, "x") == "0007-x.yaml"
+
+
+def test_compare_builds_times_a_checkout(tmp_path):
+    """scripts/compare_builds.py, which the README's comparisons come from, runs and reports (on a
+    copy of the project: each checkout builds with its own .cache/)."""
+    checkout, sites = tmp_path / "checkout", tmp_path / "sites"
+    for part in ("sitegen", "templates", "assets", "content"):
+        shutil.copytree(ROOT / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "build.py", checkout)
+    sites.mkdir()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_builds.py"), "--rounds", "1",
+                             "--tmp", str(sites), str(checkout)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(rf"{re.escape(str(checkout))} +wall +\d+ ms \(\d+–\d+\)  CPU +\d+ ms\n", result.stdout), \
+        result.stdout
+    assert list(sites.iterdir()) == []  # its sites are removed

@@ -460,6 +460,11 @@ def test_pages_rendered_by_several_processes_are_the_pages_one_process_renders(t
                                                                                      str(tmp_path / "one"))
     assert parallel.returncode == serial.returncode == 0, parallel.stderr + serial.stderr
     assert digest(tmp_path / "three") == digest(tmp_path / "one")
+    for _ in range(2):  # and again, taking the unchanged pages from the last build, in three processes
+        again = subprocess.run([sys.executable, str(ROOT / "build.py"), "--jobs", "3", "--out", str(tmp_path / "again"),
+                                "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert digest(tmp_path / "again") == digest(tmp_path / "one")
 
 
 def test_a_template_mistake_is_reported_alike_by_one_process_and_by_several(tmp_path):
@@ -502,3 +507,23 @@ def test_a_rendering_process_that_dies_fails_the_build_and_leaves_the_site_as_it
                             timeout=60)
     assert result.stdout.strip() == "a rendering process stopped before it finished (status 9)", result
     assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_pages_reused_after_a_build_in_several_processes_follow_an_asset_edit(tmp_path):
+    """What each page used is gathered from every rendering process: after an edit to a script
+    every page links, no page is taken over from the last build with the old script's name."""
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "from sitegen.pipeline import Project, build\n"
+              "build(Project(out=Path(sys.argv[2]), assets=Path(sys.argv[3]), cache=Path(sys.argv[4]), processes=3))\n")
+    def build_in_three(out: Path, cache: Path) -> None:
+        result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out), str(tmp_path / "assets"), str(cache)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+
+    build_in_three(tmp_path / "site", tmp_path / "cache")
+    site_js = tmp_path / "assets" / "js" / "site.js"
+    site_js.write_text(site_js.read_text("utf-8") + "\n// edited\n", "utf-8")
+    build_in_three(tmp_path / "site", tmp_path / "cache")
+    build_in_three(tmp_path / "clean", tmp_path / "no-cache-yet")
+    assert digest(tmp_path / "site") == digest(tmp_path / "clean")

@@ -1513,3 +1513,77 @@ def test_a_failure_in_the_rebuild_loop_is_one_line_and_the_watching_goes_on(tmp_
         observer.stop()
     err = capfd.readouterr().err
     assert "internal error, a bug in the generator: BrokenPipeError" in err and "Traceback" not in err
+
+
+# --- One-off builds take unchanged pages from the site the last build wrote ------------------------
+
+def _counting_renders(monkeypatch) -> list[str]:
+    """The pages rendered from now on (by their path in site/), in this process."""
+    import sitegen.render
+
+    rendered: list[str] = []
+    original = sitegen.render.Renderer._render
+
+    def counting(self, page, lang, used):
+        rendered.append(page.output_path(lang))
+        return original(self, page, lang, used)
+
+    monkeypatch.setattr(sitegen.render.Renderer, "_render", counting)
+    return rendered
+
+
+def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_clean_build_writes(
+        content_copy, tmp_path, monkeypatch):
+    from sitegen.pages import site_pages
+
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build_site(content_copy, out, cache=cache)
+    rendered = _counting_renders(monkeypatch)
+    build_site(content_copy, out, cache=cache)
+    assert rendered == []
+    path = sorted((content_copy / "agencies").glob("*.yaml"))[5]
+    path.write_text(path.read_text("utf-8").replace("en: ", "en: Edited ", 1), "utf-8")
+    result = build_site(content_copy, out, cache=cache)
+    agency = next(a for a in result.site.agencies if a.source_file == str(path.resolve()))
+    expected = {page.output_path(lang) for page in site_pages(result.site) for lang in result.site.languages
+                if agency in page.agencies}
+    assert set(rendered) == expected and len(rendered) == len(expected)
+    build_site(content_copy, tmp_path / "clean")
+    assert tree_digest(out) == tree_digest(tmp_path / "clean")
+
+
+def test_a_page_changed_in_the_site_since_the_last_build_is_rendered_again(tmp_path, monkeypatch):
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build_site(ROOT / "content", out, cache=cache)
+    before = tree_digest(out)
+    page = out / "print" / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"<main", b"<main data-edited-by-hand", 1))
+    rendered = _counting_renders(monkeypatch)
+    build_site(ROOT / "content", out, cache=cache)
+    assert rendered == ["print/index.html"] and tree_digest(out) == before
+
+
+@pytest.mark.parametrize("change", ["template", "code", "base_url", "asset"])
+def test_what_every_page_is_made_from_renders_every_page_again(tmp_path, monkeypatch, change):
+    import sitegen.pipeline
+    from sitegen.pages import site_pages
+    from sitegen.pipeline import Project, build
+
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    project = Project(out=tmp_path / "site", cache=tmp_path / "cache", templates=tmp_path / "templates",
+                      assets=tmp_path / "assets")
+    build(project)
+    if change == "template":
+        footer = tmp_path / "templates" / "partials" / "footer.html"
+        footer.write_text(footer.read_text("utf-8").replace("</footer>", "<!-- edited --></footer>"), "utf-8")
+    elif change == "code":
+        monkeypatch.setattr(sitegen.pipeline, "code_version", lambda: "another version of the generator")
+    elif change == "base_url":
+        project.base_url = "https://example.org/quality/"
+    else:
+        script = tmp_path / "assets" / "js" / "site.js"
+        script.write_text(script.read_text("utf-8") + "\n// edited\n", "utf-8")
+    rendered = _counting_renders(monkeypatch)
+    build(project)
+    assert sorted(rendered) == sorted(page.output_path(lang) for page in site_pages(SITE) for lang in SITE.languages)
