@@ -58,9 +58,14 @@ class Builder:
         self.project, self.keep = project, keep
         self.cache = Cache(project.cache, versions={"md": render.markdown_version(), "cc": derive.opencc_version(),
                                                     "v": "3"})
-        self.env = render.make_environment(project.templates, self.cache.templates)
         self.templates = ""  # the templates' fingerprint when they were last loaded
         self.written: dict[str, str] | None = None  # what this builder last wrote to out (serve)
+
+    @functools.cached_property
+    def env(self):
+        """The Jinja environment, made when a page is first rendered (a build that takes every page
+        from the last one never imports Jinja): kept, with its compiled templates, between builds."""
+        return render.make_environment(self.project.templates, self.cache.templates)
 
     def model(self) -> Site:
         """The site as the templates see it: validated, every language derived, Markdown converted."""
@@ -77,9 +82,9 @@ class Builder:
         site = self.model()
         render.check_templates(project.templates)
         templates = render.templates_digest(project.templates)
-        if templates != self.templates:  # an edited template: compile it again (serve)
+        if templates != self.templates and "env" in self.__dict__:  # an edited template: compile it again (serve)
             self.env.cache.clear()
-            self.templates = templates
+        self.templates = templates
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, assets = write.fingerprinted_assets(project.assets)
         folds = derive.fold_tables(site, cache.converted)
@@ -95,8 +100,8 @@ class Builder:
         helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
-        renderer = render.Renderer(self.env, site, names, base_url, helpers, cache.pages if self.keep else None,
-                                   templates)
+        renderer = render.Renderer(lambda: self.env, site, names, base_url, helpers,
+                                   cache.pages if self.keep else None, templates)
         pages = site_pages(site)
         makers = render.page_makers(renderer, pages, site.languages)
         if not self.keep:

@@ -8,10 +8,9 @@ import posixpath
 import re
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, urlencode, urlsplit
 
-import jinja2
 import msgspec
 from markupsafe import Markup
 
@@ -21,6 +20,9 @@ from .load import format_field, line_of, links_out
 from .model import Language, Site
 from .pages import Page, navigation, url_path
 from .text import activity_label, activity_range, agency_label, format_date
+
+if TYPE_CHECKING:  # Jinja is imported when a page is first rendered: a build that renders none skips it
+    import jinja2
 
 _IMAGE = re.compile(r'<img src="([^"]*)"')
 
@@ -54,6 +56,8 @@ def templates_digest(folder: Path) -> str:
 
 def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.Environment:
     """Jinja with autoescaping everywhere and undefined names as errors, not blank text."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         auto_reload=False,  # no stat() per include: the pipeline reloads when templates_digest changes
@@ -73,6 +77,8 @@ def make_environment(templates: Path, cache_dir: Path | None = None) -> jinja2.E
 
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
     """Compiled templates on disk: a build skips compiling templates that did not change."""
+    import jinja2
+
     if folder is None:
         return None
     try:
@@ -89,9 +95,10 @@ class Renderer:
     its inputs are the templates, the base URL, the content files every page uses, the agency
     files the page declares (Page.agencies), and the asset names it looked up last time."""
 
-    def __init__(self, env: jinja2.Environment, site: Site, assets: dict[str, str], base_url: str,
+    def __init__(self, env: jinja2.Environment | Callable[[], jinja2.Environment], site: Site, assets: dict[str, str],
+                 base_url: str,
                  extras: dict[str, Any] | None = None, pages: Store | None = None, templates: str = ""):
-        self.env, self.site, self.assets = env, site, assets
+        self._env, self.site, self.assets = env, site, assets
         self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
 
         self.root_path = urlsplit(self.base_url).path or "/"
@@ -121,6 +128,11 @@ class Renderer:
         self.store.entries[key] = (used, html)
         return html
 
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """The Jinja environment, made when the first page is rendered if it was given as a maker."""
+        return self._env if hasattr(self._env, "get_template") else self._env()
+
     def inputs(self, page: Page, lang: Language, *more) -> str:
         """A fingerprint of what a page is made from (besides the assets it names): the templates,
         the base URL, the content files every page uses and the agency files it declares."""
@@ -130,6 +142,8 @@ class Renderer:
     def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake, at the
         template and line where it happened."""
+        import jinja2
+
         try:
             template = self.env.get_template(page.template)
             return template.render(self.context(page, lang, used_assets)).encode("utf-8")
