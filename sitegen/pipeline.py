@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import derive, opendata, outputs, parallel, render, write
 from .cache import Cache, code_version, digest
@@ -139,16 +140,20 @@ class Builder:
                     inputs[key] = (path, {})
         return inputs
 
-    def build(self) -> Result:
+    def build(self, ready: Callable[[dict[str, bytes] | None], None] | None = None) -> Result:
         """Render and write; on a content error (ContentError) the output folder is left as it was.
         The first build writes a new site/ and swaps it in; serve's later builds write only what
-        changed, unless another build has written site/ since."""
+        changed, unless another build has written site/ since. `ready` is called once every file
+        is made, before they are written: with them all (serve's later builds, which hold them in
+        memory) or None."""
         out, notice = self.project.out, ""
         writer = write.ChangedFiles.of(out, self.written) if self.written is not None else None
         if self.written is not None and writer is None:
             notice = f"{out} was changed by another build since this one wrote it; it is written anew"
         with writer or write.NewSite(out) as writer:
             result = self.render(writer)
+            if ready:
+                ready(writer.files if isinstance(writer, write.InMemory) else None)
             writer.commit()
         result.notice = notice
         self.written = result.files

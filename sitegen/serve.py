@@ -45,14 +45,17 @@ class Watcher:
         self.builder = Builder(project)
         self.out = project.out.absolute()
         self.error: list[str] | None = None  # the lines of the current error, if the last build failed
+        self.files: dict[str, bytes] | None = None  # the last good build's files, served before site/ has them
         self.generation = 0
         self.changed = threading.Condition()
+        self.told = False  # whether open pages have been told of this build
 
     def build(self) -> str:
         """One build; returns the line to print. On any error site/ is left as it was."""
         started = time.perf_counter()
+        self.told = False
         try:
-            result = self.builder.build()
+            result = self.builder.build(ready=self.show)
             self.error = None
             line = f"rebuilt in {(time.perf_counter() - started) * 1000:.0f} ms"
             if result.notice:
@@ -69,12 +72,34 @@ class Watcher:
         except Exception as err:  # noqa: BLE001 (a bug: say where, show it in the browser, keep serving)
             self.error = [internal_error(err)]
             line = self.error[0]
-        with self.changed:
-            self.generation += 1
-            self.changed.notify_all()
+        if not self.told or self.error:  # a first build, or an error (perhaps in writing what was shown)
+            self.tell()
         if self.error is None:  # once the browser has been told: writing the caches to disk takes a while
             self.builder.save_caches()
         return line
+
+    def show(self, files: dict[str, bytes] | None) -> None:
+        """A build's files are made: serve them from memory at once and tell open pages to reload,
+        while they are written to site/ (a first build's are not held in memory: they are shown
+        once written)."""
+        self.files = files  # None: from site/ (also when another build has written it since)
+        if files is not None:
+            self.error = None
+            self.tell()
+
+    def tell(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.told = True
+            self.changed.notify_all()
+
+
+def site_parts(path: str) -> list[str] | None:
+    """The parts of a URL path inside the site; None for a path that would leave it (.. included)."""
+    parts = [part for part in posixpath.normpath(path).split("/") if part]
+    if any(part in ("..", ".") or "\\" in part or "\0" in part for part in parts):
+        return None
+    return parts
 
 
 def error_page(lines: list[str]) -> bytes:
@@ -120,6 +145,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(ERROR_CSS, ".css", 200, head)
         if self.watcher.error and (path.endswith("/") or path.endswith(".html")):
             return self.send(error_page(self.watcher.error), ".html", 500, head)
+        files, parts = self.watcher.files, site_parts(path)
+        if files is not None and parts is not None:  # the last build, from memory
+            name = "/".join(parts)
+            index = f"{name}/index.html" if name else "index.html"
+            if name in files:
+                return self.send_file(files[name], name, head)
+            if index in files:
+                return self.send_file(files[index], index, head) if path.endswith("/") else self.redirect(path + "/", head)
         file = self.site_file(path)
         if file is None:
             return self.not_found(head)
@@ -129,15 +162,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             file = file / "index.html"
             if not file.is_file():
                 return self.not_found(head)
-        body = file.read_bytes()
-        if file.suffix == ".html":
+        return self.send_file(file.read_bytes(), file.name, head)
+
+    def send_file(self, body: bytes, name: str, head: bool) -> None:
+        suffix = posixpath.splitext(name)[1]
+        if suffix == ".html":
             body = body.replace(b"</body>", b'<script src="/__reload.js"></script></body>', 1)
-        return self.send(body, file.suffix, 200, head)
+        return self.send(body, suffix, 200, head)
 
     def site_file(self, path: str) -> Path | None:
         """The file or folder of the site at a URL path; None for anything else (.. included)."""
-        parts = [part for part in posixpath.normpath(path).split("/") if part]
-        if any(part in ("..", ".") or "\\" in part or "\0" in part for part in parts):
+        parts = site_parts(path)
+        if parts is None:
             return None
         target = self.watcher.out.joinpath(*parts)
         try:

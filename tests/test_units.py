@@ -1009,6 +1009,24 @@ def test_serve_answers_pages_with_their_type_and_the_reload_script(served):
     assert served.get(f"/{other.path}/data/")[0] == 200
 
 
+def test_serve_shows_a_rebuilt_site_from_memory_and_tells_open_pages_before_it_is_written(served):
+    """serve's later builds hold every file in memory: they are served, and the browser told to
+    reload, while they are written to site/; a file not in memory comes from site/."""
+    watcher, generation = served.watcher, served.watcher.generation
+    watcher.show({"index.html": b"<html><body>from memory</body></html>", "agencies/x/index.html": b"<p>x</p>"})
+    try:
+        assert watcher.generation == generation + 1 and watcher.told
+        status, headers, body = served.get("/")
+        assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+        assert body == b'<html><body>from memory<script src="/__reload.js"></script></body></html>'
+        assert served.get("/agencies/x")[0] == 301 and served.get("/agencies/x/")[2] == b"<p>x</p>"
+        assert served.get("/robots.txt")[2] == (watcher.out / "robots.txt").read_bytes()
+        assert served.get("/../../etc/passwd")[0] == 404
+    finally:
+        watcher.show(None)
+    assert served.get("/")[2].startswith((watcher.out / "index.html").read_bytes()[:100])
+
+
 @pytest.mark.parametrize("pattern,content_type", [
     ("assets/css/*.css", "text/css; charset=utf-8"), ("assets/js/*.js", "text/javascript; charset=utf-8"),
     ("assets/icons/*.png", "image/png"), ("data/*.csv", "text/csv; charset=utf-8"),
@@ -1139,14 +1157,14 @@ def test_each_kind_of_failed_rebuild_is_one_clear_line(tmp_path, monkeypatch):
     shutil.copy(ROOT / "content" / "topics.yaml", content / "topics.yaml")
     assert watcher.build().startswith("rebuilt in ") and watcher.error is None
 
-    def broken(self):
+    def broken(self, ready=None):
         raise KeyError("oops")
     monkeypatch.setattr(Builder, "build", broken)
     line = watcher.build()
     assert line.startswith("internal error, a bug in the generator: KeyError: 'oops'") and "\n" not in line
     assert watcher.error == [line]
 
-    def unwritable(self):
+    def unwritable(self, ready=None):
         raise PermissionError(13, "Permission denied", str(tmp_path / "site" / "index.html"))
     monkeypatch.setattr(Builder, "build", unwritable)
     line = watcher.build()
