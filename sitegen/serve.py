@@ -1,8 +1,9 @@
 """`build.py serve`: build, serve site/ on 127.0.0.1, and rebuild on every save.
 
 File-system events (watchdog) trigger a rebuild by the same Builder a one-off build uses, kept in
-memory: it reuses parsed YAML, converted texts, compiled templates and rendered pages, writes only
-the files that changed, and tells open pages to reload through a server-sent event. A content
+memory: it reuses parsed YAML, converted texts, compiled templates and rendered pages, serves the
+new site from memory and tells open pages to reload through a server-sent event as soon as it is
+made, then writes the files that changed to site/ (the browser need not wait for the disk). A content
 error is printed and shown in the browser; site/ keeps the last good build. (python-livereload
 polls every 800 ms and injects an inline script that our Content-Security-Policy forbids, hence
 this small server instead.)
