@@ -12,7 +12,7 @@ from typing import Any
 from .model import Agency, Language, Site
 
 # Which agency files a page is made from (besides site.yaml, topics.yaml, the glossary, the
-# templates and the assets, which every page depends on): serve re-renders a page when they change.
+# templates and the assets, which every page depends on): a page is rendered again when they change.
 EVERY_AGENCY, OWN_AGENCY, NO_AGENCY = "every", "own", "none"
 
 
@@ -58,14 +58,25 @@ def navigation(place: str) -> list[PageKind]:
 
 
 @dataclass(frozen=True)
+class Neighbour:
+    """What an agency page shows of the agency before or after it: its address and its name, and
+    nothing more, so that the page depends on no more of it (Page.inputs)."""
+
+    slug: str
+    name: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Page:
     """One page in every language: its kind, its language-neutral key, what its template gets
-    besides the common context, and the agency files it is made from."""
+    besides the common context, the agency files it is made from, and anything else it shows
+    that is not in those files (`inputs`)."""
 
     kind: PageKind
     key: str
     context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     agencies: tuple[Agency, ...] = field(default=(), hash=False, compare=False)
+    inputs: tuple = field(default=(), hash=False, compare=False)
 
     @property
     def template(self) -> str:
@@ -98,10 +109,11 @@ def site_pages(site: Site) -> list[Page]:
 
 
 def _agency_page(kind: PageKind, agencies: list[Agency], i: int) -> Page:
-    """An agency's page, which also names its neighbours (previous and next)."""
+    """An agency's page, which also names its neighbours (previous and next): it is made from its
+    own file and their names, so an edit to a neighbour's activities leaves it as it is."""
     agency = agencies[i]
-    previous = agencies[i - 1] if i > 0 else None
-    following = agencies[i + 1] if i + 1 < len(agencies) else None
-    shown = tuple(a for a in (previous, agency, following) if a is not None)
+    previous = Neighbour(agencies[i - 1].slug, agencies[i - 1].name) if i > 0 else None
+    following = Neighbour(agencies[i + 1].slug, agencies[i + 1].name) if i + 1 < len(agencies) else None
+    names = tuple((n.slug, sorted(n.name.items())) if n else None for n in (previous, following))
     return Page(kind, kind.key.format(slug=agency.slug),
-                {"agency": agency, "previous": previous, "next": following}, shown)
+                {"agency": agency, "previous": previous, "next": following}, (agency,), names)

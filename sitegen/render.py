@@ -95,9 +95,9 @@ class Renderer:
     its inputs are the templates, the base URL, the content files every page uses, the agency
     files the page declares (Page.agencies), and the asset names it looked up last time."""
 
-    def __init__(self, env: jinja2.Environment | Callable[[], jinja2.Environment], site: Site, assets: dict[str, str],
-                 base_url: str,
-                 extras: dict[str, Any] | None = None, pages: Store | None = None, templates: str = ""):
+    def __init__(self, env: jinja2.Environment | Callable[[], jinja2.Environment], site: Site,
+                 assets: dict[str, str], base_url: str, extras: dict[str, Any] | None = None,
+                 pages: Store | None = None, templates: str = ""):
         self._env, self.site, self.assets = env, site, assets
         self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
 
@@ -135,9 +135,10 @@ class Renderer:
 
     def inputs(self, page: Page, lang: Language, *more) -> str:
         """A fingerprint of what a page is made from (besides the assets it names): the templates,
-        the base URL, the content files every page uses and the agency files it declares."""
+        the base URL, the content files every page uses, the agency files it declares and what
+        else it shows (Page.inputs)."""
         sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
-        return digest(repr((self.shared, page.key, lang.code, sources, *more)).encode("utf-8"))
+        return digest(repr((self.shared, page.key, lang.code, sources, page.inputs, *more)).encode("utf-8"))
 
     def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake, at the

@@ -122,16 +122,19 @@ def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_bui
     builder.build()
     assert rendered == [], "a rebuild with no edit renders nothing"
     agency = SITE.agencies[1]
-    edit(content_copy, agency.activities[0].title["en"], "Edited in place")
-    builder.build()
-    # the agency itself and its neighbours (which show its name), and the pages that list everything
-    neighbours = {a.slug for a in SITE.agencies[0:3]}
-    expected = {f"agencies/{slug}/" for slug in neighbours} | {
-        page.key for page in site_pages(SITE) if page.kind.agencies == EVERY_AGENCY and not page.kind.per_agency}
-    assert {key for key, _ in rendered} == expected
-    assert {code for _, code in rendered} == set(LANGS)
-    build_site(content_copy, tmp_path / "full")
-    assert tree_digest(tmp_path / "served") == tree_digest(tmp_path / "full")
+    lists_everything = {page.key for page in site_pages(SITE)
+                        if page.kind.agencies == EVERY_AGENCY and not page.kind.per_agency}
+    # an activity: the agency's page and the pages that list everything; its name: its neighbours'
+    # pages too, which show it
+    for old, new, shown in ((agency.activities[0].title["en"], "Edited in place", SITE.agencies[1:2]),
+                            (agency.name["en"], "Renamed in place", SITE.agencies[0:3])):
+        rendered.clear()
+        edit(content_copy, old, new)
+        builder.build()
+        assert {key for key, _ in rendered} == {f"agencies/{a.slug}/" for a in shown} | lists_everything
+        assert {code for _, code in rendered} == set(LANGS)
+        build_site(content_copy, tmp_path / "full")
+        assert tree_digest(tmp_path / "served") == tree_digest(tmp_path / "full")
 
 
 def _edits(content: Path, templates: Path, assets: Path):
