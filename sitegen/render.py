@@ -133,6 +133,16 @@ class Renderer:
         """The Jinja environment, made when the first page is rendered if it was given as a maker."""
         return self._env if hasattr(self._env, "get_template") else self._env()
 
+    def load_templates(self) -> None:
+        """Import Jinja and load every template now, before the rendering processes are forked, so
+        that they share them instead of each importing and loading its own (70 ms of CPU in all,
+        real content, two processes)."""
+        for name in self.env.list_templates():
+            try:
+                self.env.get_template(name)
+            except Exception:  # noqa: BLE001 (a mistake is reported by the page that uses the template, at its line)
+                pass
+
     def inputs(self, page: Page, lang: Language, *more) -> str:
         """A fingerprint of what a page is made from (besides the assets it names): the templates,
         the base URL, the content files every page uses, the agency files it declares and what
