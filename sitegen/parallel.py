@@ -12,9 +12,10 @@ import posixpath
 import signal
 import threading
 import traceback
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 MIN_FILES_PER_PROCESS = 4  # below this a fork costs more than it saves
+QUEUE_CAPACITY = 4096  # job numbers in the queue: 16 KB, what a pipe holds on any system without a reader
 
 Makers = dict[str, Callable[[], bytes]]  # a file's path in site/ → what makes its bytes
 Failure = tuple[int, Exception]  # the number of the file in making order, and what went wrong
@@ -25,21 +26,21 @@ def make_files(makers: Makers, writer, processes: int = 1, notes: dict | None = 
     however many processes make them, so a mistake is reported as one process reports it.
     `notes`: a dict the makers fill in (what each page used); the other processes' are merged in."""
     notes = notes if notes is not None else {}
-    jobs = list(enumerate(makers.items()))
+    jobs = list(makers.items())
     if processes < 2 or len(jobs) < MIN_FILES_PER_PROCESS * processes or not writer.parallel \
             or threading.active_count() > 1:  # fork() in a process with threads can deadlock the copy
-        failure = _make_share(jobs, writer)
+        failure = _make_share(jobs, range(len(jobs)), writer)
         if failure:
             raise failure[1]
         return
-    for _, (path, _) in jobs:  # every folder first, so that the processes never race to make one
+    for path, _ in jobs:  # every folder first, so that the processes never race to make one
         writer.make_folder(posixpath.dirname(path))
     _return_free_memory()
-    shares = [jobs[i::processes] for i in range(processes)]  # alike files (one page in each language) spread out
+    queue, batch = _job_queue(len(jobs))
     children: list[tuple[int, int]] = []
     try:
-        children = [_fork(share, writer, notes) for share in shares[1:]]
-        failures = [_make_share(shares[0], writer)]
+        children = [_fork(jobs, queue, batch, writer, notes) for _ in range(processes - 1)]
+        failures = [_make_share(jobs, _taken(queue, batch, len(jobs)), writer)]
         while children:
             written, their_notes, failure = _collect(*children[0])
             children.pop(0)
@@ -47,11 +48,31 @@ def make_files(makers: Makers, writer, processes: int = 1, notes: dict | None = 
             notes.update(their_notes)
             failures.append(failure)
     finally:
+        os.close(queue)
         for pid, pipe in children:  # stopped early (an error here, Ctrl+C, SIGTERM): stop them too
             _stop(pid, pipe)
     first = min((f for f in failures if f), key=lambda f: f[0], default=None)
     if first:
         raise first[1]
+
+
+def _job_queue(count: int) -> tuple[int, int]:
+    """A pipe holding the jobs' numbers in making order, for the processes to take one by one:
+    whichever is free takes the next, so none sits idle while another works through a long share.
+    (A read of one 4-byte number from a pipe is atomic.) Jobs go in batches when there are more
+    than a small pipe holds: (the pipe's read end, jobs per number)."""
+    batch = -(-count // QUEUE_CAPACITY)
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as queue:
+        queue.write(b"".join(n.to_bytes(4, "little") for n in range(-(-count // batch))))
+    return read_end, batch
+
+
+def _taken(queue: int, batch: int, count: int) -> Iterator[int]:
+    """The numbers of the jobs this process takes from the queue, until it is empty."""
+    while token := os.read(queue, 4):
+        first = int.from_bytes(token, "little") * batch
+        yield from range(first, min(first + batch, count))
 
 
 def _return_free_memory() -> None:
@@ -66,9 +87,10 @@ def _return_free_memory() -> None:
         pass
 
 
-def _make_share(share: list[tuple[int, tuple[str, Callable[[], bytes]]]], writer) -> Failure | None:
+def _make_share(jobs: list[tuple[str, Callable[[], bytes]]], numbers: Iterable[int], writer) -> Failure | None:
     """Make and write these files; at the first failure, stop and return it."""
-    for number, (path, make) in share:
+    for number in numbers:
+        path, make = jobs[number]
         try:
             writer.add(path, make())
         except Exception as err:  # noqa: BLE001 (raised by make_files, in making order)
@@ -76,9 +98,9 @@ def _make_share(share: list[tuple[int, tuple[str, Callable[[], bytes]]]], writer
     return None
 
 
-def _fork(share, writer, notes: dict) -> tuple[int, int]:
-    """A child process that makes a share of the files and sends back (files written, its notes,
-    failure)."""
+def _fork(jobs, queue: int, batch: int, writer, notes: dict) -> tuple[int, int]:
+    """A child process that takes files from the queue and makes them, and sends back (files
+    written, its notes, failure)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid:
@@ -89,7 +111,7 @@ def _fork(share, writer, notes: dict) -> tuple[int, int]:
         os.close(read_end)
         writer.written = {}
         notes.clear()
-        failure = _make_share(share, writer)
+        failure = _make_share(jobs, _taken(queue, batch, len(jobs)), writer)
         try:
             report = pickle.dumps((writer.written, notes, failure))
         except Exception:  # noqa: BLE001 (an exception that cannot be pickled: send its text)

@@ -88,6 +88,16 @@ def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+class Words(dict):
+    """A language's interface words, as templates read them: t.word or t[key]. Each word is also an
+    attribute, because Jinja looks `t.word` up as an attribute first: on a plain dict that fails
+    with an exception, forty times a page (6% of the rendering time)."""
+
+    def __init__(self, words: dict[str, str]):
+        super().__init__(words)
+        self.__dict__.update(words)
+
+
 class Renderer:
     """Renders the pages of one build: knows the site, its assets, its base URL and its templates.
 
@@ -104,7 +114,8 @@ class Renderer:
         self.root_path = urlsplit(self.base_url).path or "/"
         self.extras = extras or {}
         words = msgspec.structs.asdict(site.config.strings)
-        self.strings = {lang.code: {key: texts[lang.code] for key, texts in words.items()} for lang in site.languages}
+        self.strings = {lang.code: Words({key: texts[lang.code] for key, texts in words.items()})
+                        for lang in site.languages}
         self.store = pages
         self.shared = self._shared_inputs(templates)
         self.used: dict[str, dict[str, str]] = {}  # without a page store: each page's asset names, by path
@@ -228,9 +239,12 @@ class Renderer:
 
 
 def page_makers(renderer: Renderer, pages: list[Page], languages: list[Language]) -> dict[str, Callable[[], bytes]]:
-    """Every page in every language, by its path in site/, rendered when asked (parallel.make_files)."""
+    """Every page in every language, by its path in site/, rendered when asked (parallel.make_files).
+    The pages made from the most agency files come first: those that list every activity take
+    longest, and the processes share the work out best when the last pages they take are short."""
+    longest_first = sorted(pages, key=lambda page: -len(page.agencies))
     return {page.output_path(lang): functools.partial(renderer.render, page, lang)
-            for page in pages for lang in languages}
+            for page in longest_first for lang in languages}
 
 
 def corrections_link(address: str, strings: dict[str, str], label: str, title: str, page: str) -> str:

@@ -467,6 +467,28 @@ def test_pages_rendered_by_several_processes_are_the_pages_one_process_renders(t
         assert digest(tmp_path / "again") == digest(tmp_path / "one")
 
 
+@pytest.mark.parametrize("capacity", [4096, 3], ids=["one-by-one", "in-batches"])
+def test_the_processes_take_every_file_once_from_one_queue(tmp_path, capacity):
+    """Whichever process is free takes the next file, so a process with long pages does not hold
+    the others up; each file is made once. With more files than the queue holds numbers (here 3),
+    each number stands for a run of files (60 files: runs of 20)."""
+    script = ("import os, sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "from sitegen import parallel, write\nparallel.QUEUE_CAPACITY = int(sys.argv[3])\n"
+              "def maker(n):\n    def make():\n        time.sleep(0.02)\n        return str(os.getpid()).encode()\n"
+              "    return make\n"
+              "with write.NewSite(Path(sys.argv[2])) as writer:\n"
+              "    parallel.make_files({f'f/{n}': maker(n) for n in range(60)}, writer, processes=3)\n"
+              "    writer.commit()\n")
+    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(tmp_path / "out"), str(capacity)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    made_by = {int(p.name): p.read_text() for p in (tmp_path / "out" / "f").iterdir()}
+    assert sorted(made_by) == list(range(60))
+    assert len(set(made_by.values())) >= 2, "one process made every file"
+    if capacity == 3:
+        assert all(len({made_by[n] for n in range(run, run + 20)}) == 1 for run in (0, 20, 40)), made_by
+
+
 def test_a_template_mistake_is_reported_alike_by_one_process_and_by_several(tmp_path):
     """Each process stops at its first failure; the build reports the first in page order, as one
     process does: here the mistake is on every agency page, so that is the first agency's."""
