@@ -71,7 +71,7 @@ class Store:
 
 class Cache:
     """The stores of a build: parsed content files (by their bytes), Markdown converted to HTML,
-    texts converted to a derived script (by converter and text), rendered pages (in memory only,
+    texts converted to a derived script (by converter and text), QR codes (by address and style), rendered pages (in memory only,
     for serve: by everything the page is made from), and the pages one-off builds wrote (by
     everything they are made from: their path and fingerprint in site/)."""
 
@@ -81,6 +81,7 @@ class Cache:
         self.parsed = Store(folder, "parsed")
         self.markdown = Store(folder, f"markdown-{tag}" if tag else "markdown")
         self.converted = Store(folder, f"converted-{tag}" if tag else "converted")
+        self.qr = Store(folder, f"qr-{tag}" if tag else "qr")
         self.pages = Store(None, "pages")
         self.built = Store(folder, "built")  # one-off builds: page inputs → (path, fingerprint) written
 
@@ -90,12 +91,12 @@ class Cache:
         return self.folder / "jinja" if self.folder else None
 
     def save(self) -> None:
-        for store in (self.parsed, self.markdown, self.converted, self.pages):
+        for store in (self.parsed, self.markdown, self.converted, self.qr, self.pages):
             store.save()
 
     def forget(self) -> None:
         """Let go of the entries held in memory by the stores save() writes (those on disk stay)."""
-        for store in (self.parsed, self.markdown, self.converted, self.pages):
+        for store in (self.parsed, self.markdown, self.converted, self.qr, self.pages):
             store.entries, store.saved = {}, {}
 
 

@@ -96,6 +96,13 @@ def url_path(key: str, lang: Language) -> str:
     return (lang.path + "/" if lang.path else "") + key
 
 
+def addresses(pages: list[Page], languages: list[Language], base_url: str) -> list[str]:
+    """The full address of every page that has one (those in the sitemap), in every language; none
+    without a base URL."""
+    return [base_url + page.url_path(lang) for page in pages if page.kind.in_sitemap for lang in languages
+            ] if base_url else []
+
+
 def site_pages(site: Site) -> list[Page]:
     """Every page of the site, in the order of the page table."""
     pages: list[Page] = []

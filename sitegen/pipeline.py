@@ -16,7 +16,7 @@ from typing import Callable
 from . import derive, opendata, outputs, parallel, render, write
 from .cache import Cache, code_version, digest
 from .model import Site
-from .pages import site_pages, url_path
+from .pages import addresses, site_pages, url_path
 from .validate import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ class Builder:
     def __init__(self, project: Project, keep: bool = True):
         self.project, self.keep = project, keep
         self.cache = Cache(project.cache, versions={"md": render.markdown_version(), "cc": derive.opencc_version(),
-                                                    "v": "3"})
+                                                    "qr": outputs.segno_version(), "v": "3"})
         self.templates = ""  # the templates' fingerprint when they were last loaded
         self.written: dict[str, str] | None = None  # what this builder last wrote to out (serve)
 
@@ -98,7 +98,8 @@ class Builder:
         assets.clear()  # the search data is tens of megabytes at 10,000 activities: let the pages have it
         for lang in site.languages:
             writer.add(url_path("manifest.webmanifest", lang), outputs.web_manifest(site, lang, names))
-        helpers = {"qr": outputs.qr_svg, "data_fields": opendata.field_table(site),
+        qr = outputs.QrCodes(cache.qr)
+        helpers = {"qr": qr, "data_fields": opendata.field_table(site),
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
         renderer = render.Renderer(lambda: self.env, site, names, base_url, helpers,
@@ -107,9 +108,11 @@ class Builder:
         makers = render.page_makers(renderer, pages, site.languages)
         if not self.keep:
             inputs = self.unchanged_pages(renderer, pages, site.languages, names, makers)
+            if not all(reused for _, reused in inputs.values()):  # pages to render, perhaps in several processes
+                qr.make(addresses(pages, site.languages, base_url))
+                if project.processes > 1:
+                    renderer.load_templates()
             self.save_caches(forget=True)
-            if project.processes > 1 and not all(reused for _, reused in inputs.values()):
-                renderer.load_templates()
         parallel.make_files({**opendata.files(site, base_url), **makers}, writer, project.processes, renderer.used)
         writer.add_all(outputs.crawler_files(site, pages, base_url).items())
         if not self.keep:  # saved once the site is in place (build)

@@ -1384,6 +1384,26 @@ def test_a_build_with_a_cache_parses_and_converts_nothing_the_second_time(tmp_pa
     assert calls == [] and second.files == first.files
 
 
+def test_qr_codes_are_made_once_per_address_and_kept_in_the_cache(tmp_path, monkeypatch):
+    """With a base URL every page's bar has a QR code of its address. segno makes each once; a later
+    build that renders every page again (into a new folder: nothing to take over) takes them from
+    the cache, and a new address gets new codes."""
+    import segno
+
+    from sitegen.pages import addresses, site_pages
+
+    made, original = [], segno.make
+    monkeypatch.setattr(segno, "make", lambda content, **options: made.append(content) or original(content, **options))
+    cache, base = tmp_path / "cache", "https://example.org/quality-month/"
+    first = build_site(ROOT / "content", tmp_path / "one", base, cache)
+    every_page = addresses(site_pages(SITE), SITE.languages, base)
+    assert sorted(made) == sorted(every_page) and len(every_page) == 3 * (len(SITE.agencies) + 5)  # not the 404
+    made.clear()
+    assert build_site(ROOT / "content", tmp_path / "two", base, cache).files == first.files and made == []
+    build_site(ROOT / "content", tmp_path / "three", "https://example.net/", cache)
+    assert len(made) == len(every_page)
+
+
 # --- Mutation survivors: what the fast tests did not yet notice (scripts/mutation.py) -----------------
 
 def test_a_missing_top_level_field_is_reported_where_the_record_starts(content_copy):
