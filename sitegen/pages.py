@@ -60,7 +60,7 @@ def navigation(place: str) -> list[PageKind]:
 @dataclass(frozen=True)
 class Neighbour:
     """What an agency page shows of the agency before or after it: its address and its name, and
-    nothing more, so that the page depends on no more of it (Page.inputs)."""
+    nothing more, so that the page depends on no more of it (Page.shows)."""
 
     slug: str
     name: dict[str, str]
@@ -70,13 +70,13 @@ class Neighbour:
 class Page:
     """One page in every language: its kind, its language-neutral key, what its template gets
     besides the common context, the agency files it is made from, and anything else it shows
-    that is not in those files (`inputs`)."""
+    that is not in those files (`shows`)."""
 
     kind: PageKind
     key: str
     context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     agencies: tuple[Agency, ...] = field(default=(), hash=False, compare=False)
-    inputs: tuple = field(default=(), hash=False, compare=False)
+    shows: tuple = field(default=(), hash=False, compare=False)
 
     @property
     def template(self) -> str:

@@ -107,8 +107,8 @@ class Builder:
         pages = site_pages(site)
         makers = render.page_makers(renderer, pages, site.languages)
         if not self.keep:
-            inputs = self.unchanged_pages(renderer, pages, site.languages, names, makers)
-            if not all(reused for _, reused in inputs.values()):  # pages to render, perhaps in several processes
+            fingerprints = self.unchanged_pages(renderer, pages, site.languages, names, makers)
+            if not all(reused for _, reused in fingerprints.values()):  # pages to render, perhaps in several processes
                 qr.make(addresses(pages, site.languages, base_url))
                 if project.processes > 1:
                     renderer.load_templates()
@@ -117,7 +117,7 @@ class Builder:
         writer.add_all(outputs.crawler_files(site, pages, base_url).items())
         if not self.keep:  # saved once the site is in place (build)
             cache.built.entries = {key: (path, writer.written[path], renderer.used.get(path, reused))
-                                   for key, (path, reused) in inputs.items()}
+                                   for key, (path, reused) in fingerprints.items()}
             cache.built.used = set(cache.built.entries)
         return Result(site, writer.written)
 
@@ -132,18 +132,18 @@ class Builder:
         out, built = self.project.out, self.cache.built.entries
         written = write.listing(out)
         generator = digest(repr((code_version(), self.cache.tag)).encode("utf-8"))
-        inputs = {}
+        fingerprints = {}
         for page in pages:
             for lang in languages:
-                path, key = page.output_path(lang), renderer.inputs(page, lang, generator)
+                path, key = page.output_path(lang), renderer.fingerprint(page, lang, generator)
                 entry = built.get(key)
                 if entry and entry[0] == path and written.get(path) == entry[1] and entry[2] and all(
                         names.get(name) == target for name, target in entry[2].items()):  # no names: unknown
                     makers[path] = functools.partial(write.read_back, out / path, entry[1], makers[path])
-                    inputs[key] = (path, entry[2])
+                    fingerprints[key] = (path, entry[2])
                 else:
-                    inputs[key] = (path, {})
-        return inputs
+                    fingerprints[key] = (path, {})
+        return fingerprints
 
     def build(self, ready: Callable[[dict[str, bytes] | None], None] | None = None) -> Result:
         """Render and write; on a content error (ContentError) the output folder is left as it was.

@@ -117,10 +117,10 @@ class Renderer:
         self.strings = {lang.code: Words({key: texts[lang.code] for key, texts in words.items()})
                         for lang in site.languages}
         self.store = pages
-        self.shared = self._shared_inputs(templates)
+        self.shared = self._shared_fingerprint(templates)
         self.used: dict[str, dict[str, str]] = {}  # without a page store: each page's asset names, by path
 
-    def _shared_inputs(self, templates: str) -> str:
+    def _shared_fingerprint(self, templates: str) -> str:
         agency_files = {agency.source_file for agency in self.site.agencies}
         content = sorted((f, key) for f, key in self.site.sources.items() if f not in agency_files)
         return digest(repr((content, templates, self.base_url)).encode("utf-8"))
@@ -130,7 +130,7 @@ class Renderer:
         if self.store is None:
             used = self.used[page.output_path(lang)] = {}
             return self._render(page, lang, used)
-        key = self.inputs(page, lang)
+        key = self.fingerprint(page, lang)
         entry = self.store.get(key, lambda: None)
         if entry and all(self.assets.get(name) == target for name, target in entry[0].items()):
             return entry[1]
@@ -154,12 +154,12 @@ class Renderer:
             except Exception:  # noqa: BLE001 (a mistake is reported by the page that uses the template, at its line)
                 pass
 
-    def inputs(self, page: Page, lang: Language, *more) -> str:
+    def fingerprint(self, page: Page, lang: Language, *more) -> str:
         """A fingerprint of what a page is made from (besides the assets it names): the templates,
         the base URL, the content files every page uses, the agency files it declares and what
-        else it shows (Page.inputs)."""
+        else it shows (Page.shows)."""
         sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
-        return digest(repr((self.shared, page.key, lang.code, sources, page.inputs, *more)).encode("utf-8"))
+        return digest(repr((self.shared, page.key, lang.code, sources, page.shows, *more)).encode("utf-8"))
 
     def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake, at the

@@ -71,12 +71,18 @@ def manifest_of(listing: dict[str, str]) -> bytes:
     return json.dumps({"generator": "sitegen", "files": listing}, indent=0, sort_keys=True).encode("utf-8") + b"\n"
 
 
+def _manifest(out: Path) -> dict:
+    """The manifest of the site in `out`, read ({} when there is none, or it is damaged)."""
+    try:
+        data = json.loads((out / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def listing(out: Path) -> dict[str, str]:
     """The files the last build wrote into `out`, with their fingerprints ({} if it wrote none)."""
-    try:
-        files = json.loads((out / MANIFEST).read_bytes()).get("files")
-    except (OSError, ValueError, AttributeError):
-        return {}
+    files = _manifest(out).get("files")
     return files if isinstance(files, dict) else {}
 
 
@@ -92,10 +98,7 @@ def read_back(path: Path, expected: str, otherwise: Callable[[], bytes]) -> byte
 
 def written_by_us(out: Path) -> bool:
     """Whether a folder holds a site this generator wrote (its manifest is there)."""
-    try:
-        return json.loads((out / MANIFEST).read_bytes()).get("generator") == "sitegen"
-    except (OSError, ValueError, AttributeError):
-        return False
+    return _manifest(out).get("generator") == "sitegen"
 
 
 @contextmanager
@@ -235,13 +238,6 @@ class ChangedFiles(InMemory):
         _replace(self.out / MANIFEST, manifest_of(self.written))
 
 
-def write_site(files: dict[str, bytes], out: Path) -> None:
-    """Write every file into a fresh folder beside `out`, then swap it in place of `out`."""
-    with NewSite(out) as site:
-        site.add_all(files.items())
-        site.commit()
-
-
 def _swap(new: Path, out: Path) -> None:
     """Put `new` where `out` is; afterwards `new` holds the old site (or nothing). One atomic
     exchange where the system has one (Linux), else two renames: the old site is moved aside,
@@ -276,17 +272,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # file system or kernel without it
         return False
     raise OSError(code, os.strerror(code), str(b))
-
-
-def write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path) -> bool:
-    """Update the site/ that held `previous` to hold `files` (see ChangedFiles); False, writing
-    nothing, when `out` is not as `previous` left it."""
-    changes = ChangedFiles.of(out, {path: fingerprint(data) for path, data in previous.items()})
-    if changes is None:
-        return False
-    changes.add_all(files.items())
-    changes.commit()
-    return True
 
 
 def _replace(target: Path, data: bytes) -> None:

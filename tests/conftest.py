@@ -30,6 +30,22 @@ def build_site(content: Path, out: Path, base_url: str | None = None, cache: Pat
     return build_project(Project(content=Path(content), out=Path(out), base_url=base_url, cache=cache))
 
 
+def record_renders(monkeypatch) -> list[str]:
+    """The pages rendered from now on in this process (by their path in site/): what a build did
+    not take from the last site or from serve's page cache."""
+    from sitegen.render import Renderer
+
+    rendered: list[str] = []
+    original = Renderer._render
+
+    def recording(self, page, lang, used):
+        rendered.append(page.output_path(lang))
+        return original(self, page, lang, used)
+
+    monkeypatch.setattr(Renderer, "_render", recording)
+    return rendered
+
+
 def lang_prefix(code: str) -> str:
     """A language's folder in the site, with a slash ('' for the first language)."""
     path = LANGS[code].path

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LANGS, ROOT, SITE, build_site
+from conftest import LANGS, ROOT, SITE, build_site, record_renders
 from sitegen.errors import ContentError
 from test_bad_edits import VARIANTS, messages_for, tree_digest
 
@@ -369,7 +369,7 @@ def test_each_agency_page_names_its_neighbours_and_the_ends_have_one():
             assert (page.context["next"].slug, page.context["next"].name) == (
                 SITE.agencies[i + 1].slug, SITE.agencies[i + 1].name)
         assert page.key == f"agencies/{SITE.agencies[i].slug}/"
-        assert page.agencies == (SITE.agencies[i],)  # its neighbours only by name (Page.inputs)
+        assert page.agencies == (SITE.agencies[i],)  # its neighbours only by name (Page.shows)
 
 
 def test_pages_are_written_where_their_addresses_lead():
@@ -518,15 +518,37 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _write_site(files: dict[str, bytes], out: Path) -> None:
+    """A whole site written as a one-off build writes it: into a fresh folder, swapped in."""
+    from sitegen.write import NewSite
+
+    with NewSite(out) as site:
+        site.add_all(files.items())
+        site.commit()
+
+
+def _write_changes(previous: dict[str, bytes], files: dict[str, bytes], out: Path) -> bool:
+    """The site/ that held `previous` updated to hold `files`, as serve updates it; False, writing
+    nothing, when `out` is not as `previous` left it."""
+    from sitegen.write import ChangedFiles, fingerprint
+
+    changes = ChangedFiles.of(out, {path: fingerprint(data) for path, data in previous.items()})
+    if changes is None:
+        return False
+    changes.add_all(files.items())
+    changes.commit()
+    return True
+
+
 def test_a_written_site_carries_a_manifest_of_every_file(tmp_path):
     import hashlib
     import json
 
-    from sitegen.write import MANIFEST, manifest, write_site, written_by_us
+    from sitegen.write import MANIFEST, manifest, written_by_us
 
     files = {"index.html": b"<p>home", "en/index.html": b"<p>en", "assets/css/a.css": b"a{}"}
     out = tmp_path / "site"
-    write_site(files, out)
+    _write_site(files, out)
     assert _tree(out) == {**files, MANIFEST: manifest(files)}
     listing = json.loads(manifest(files))
     assert listing["generator"] == "sitegen"
@@ -539,26 +561,26 @@ def test_a_written_site_carries_a_manifest_of_every_file(tmp_path):
 
 
 def test_a_new_site_replaces_the_old_one_whole_and_leaves_nothing_beside_it(tmp_path):
-    from sitegen.write import MANIFEST, write_site
+    from sitegen.write import MANIFEST
 
     out = tmp_path / "site"
-    write_site({"old.html": b"old", "gone/page.html": b"x"}, out)
+    _write_site({"old.html": b"old", "gone/page.html": b"x"}, out)
     (tmp_path / ".site.new-left-by-a-killed-build").mkdir()
     (tmp_path / ".site.old-left-by-a-killed-build").mkdir()
     (tmp_path / "neighbour.txt").write_text("mine")
-    write_site({"index.html": b"new"}, out)
+    _write_site({"index.html": b"new"}, out)
     assert set(_tree(out)) == {"index.html", MANIFEST}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["neighbour.txt", "site"]
 
 
 def test_without_an_atomic_exchange_the_site_is_still_swapped_whole(tmp_path, monkeypatch):
     import sitegen.write
-    from sitegen.write import MANIFEST, write_site
+    from sitegen.write import MANIFEST
 
     monkeypatch.setattr(sitegen.write, "_exchange", lambda a, b: False)  # a system without renameat2
     out = tmp_path / "site"
-    write_site({"a.html": b"1"}, out)
-    write_site({"b.html": b"2"}, out)
+    _write_site({"a.html": b"1"}, out)
+    _write_site({"b.html": b"2"}, out)
     assert set(_tree(out)) == {"b.html", MANIFEST}
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
 
@@ -595,34 +617,32 @@ def _private_umask(action) -> None:
 
 
 def test_the_site_is_readable_by_a_web_server_whatever_the_umask(tmp_path):
-    from sitegen.write import write_site
 
     out = tmp_path / "site"
-    _private_umask(lambda: write_site({"index.html": b"1", "en/data/index.html": b"2"}, out))
+    _private_umask(lambda: _write_site({"index.html": b"1", "en/data/index.html": b"2"}, out))
     assert {name: oct(mode) for name, mode in _modes(out).items()} == {
         name: oct(0o755 if (out / name).is_dir() else 0o644) for name in _modes(out)}
 
 
 def test_folders_serve_adds_are_readable_by_a_web_server_whatever_the_umask(tmp_path):
-    from sitegen.write import write_changes, write_site
 
     out = tmp_path / "site"
     files = {"index.html": b"1"}
-    write_site(files, out)
-    _private_umask(lambda: write_changes(files, {**files, "en/new/page.html": b"3", "index.html": b"4"}, out))
+    _write_site(files, out)
+    _private_umask(lambda: _write_changes(files, {**files, "en/new/page.html": b"3", "index.html": b"4"}, out))
     assert {name: oct(mode) for name, mode in _modes(out).items()} == {
         name: oct(0o755 if (out / name).is_dir() else 0o644) for name in _modes(out)}
 
 
 def test_serve_rewrites_only_what_changed_and_removes_what_is_gone(tmp_path):
-    from sitegen.write import MANIFEST, manifest, write_changes, write_site
+    from sitegen.write import MANIFEST, manifest
 
     out = tmp_path / "site"
     before = {"index.html": b"same", "en/a.html": b"old", "en/deep/er/b.html": b"gone", "keep/c.html": b"c"}
-    write_site(before, out)
+    _write_site(before, out)
     stamps = {name: (out / name).stat().st_mtime_ns for name in before}
     after = {"index.html": b"same", "en/a.html": b"new", "keep/c.html": b"c", "fresh/d.html": b"d"}
-    assert write_changes(before, after, out) is True
+    assert _write_changes(before, after, out) is True
     assert _tree(out) == {**after, MANIFEST: manifest(after)}
     assert not (out / "en" / "deep").exists(), "folders left empty are removed"
     assert (out / "en").is_dir()
@@ -632,16 +652,16 @@ def test_serve_rewrites_only_what_changed_and_removes_what_is_gone(tmp_path):
 
 
 def test_serve_writes_nothing_over_a_folder_another_build_changed(tmp_path):
-    from sitegen.write import MANIFEST, write_changes, write_site
+    from sitegen.write import MANIFEST
 
     out = tmp_path / "site"
     mine = {"index.html": b"mine"}
-    write_site({"index.html": b"theirs"}, out)  # another build wrote here since
+    _write_site({"index.html": b"theirs"}, out)  # another build wrote here since
     snapshot = _tree(out)
-    assert write_changes(mine, {"index.html": b"next"}, out) is False
+    assert _write_changes(mine, {"index.html": b"next"}, out) is False
     assert _tree(out) == snapshot
     (out / MANIFEST).unlink()
-    assert write_changes({"index.html": b"theirs"}, {"index.html": b"next"}, out) is False
+    assert _write_changes({"index.html": b"theirs"}, {"index.html": b"next"}, out) is False
 
 
 def test_asset_names_change_with_their_bytes_and_editors_files_are_left_out(tmp_path):
@@ -1495,12 +1515,11 @@ def test_unwrap_reaches_the_item_type_through_any_nesting():
 def test_a_leftover_that_cannot_be_removed_does_not_stop_the_build(tmp_path):
     """Files named like the staging folders of a killed build (but not folders, so not ours) stay,
     and the build goes on."""
-    from sitegen.write import write_site
 
     out = tmp_path / "site"
     for name in (".site.new-1", ".site.old-1"):
         (tmp_path / name).write_text("not a folder")
-    write_site({"index.html": b"1"}, out)
+    _write_site({"index.html": b"1"}, out)
     assert (out / "index.html").read_bytes() == b"1"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.new-1", ".site.old-1", "site"]
 
@@ -1515,10 +1534,10 @@ def test_a_system_without_renameat2_swaps_the_site_by_two_renames(tmp_path, monk
             pass
 
     out = tmp_path / "site"
-    write.write_site({"index.html": b"1"}, out)
+    _write_site({"index.html": b"1"}, out)
     monkeypatch.setattr(write.ctypes, "CDLL", LibcWithoutRenameat2)
     assert write._exchange(tmp_path / "a", tmp_path / "b") is False
-    write.write_site({"index.html": b"2"}, out)
+    _write_site({"index.html": b"2"}, out)
     assert (out / "index.html").read_bytes() == b"2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
@@ -1556,21 +1575,6 @@ def test_a_failure_in_the_rebuild_loop_is_one_line_and_the_watching_goes_on(tmp_
 
 # --- One-off builds take unchanged pages from the site the last build wrote ------------------------
 
-def _counting_renders(monkeypatch) -> list[str]:
-    """The pages rendered from now on (by their path in site/), in this process."""
-    import sitegen.render
-
-    rendered: list[str] = []
-    original = sitegen.render.Renderer._render
-
-    def counting(self, page, lang, used):
-        rendered.append(page.output_path(lang))
-        return original(self, page, lang, used)
-
-    monkeypatch.setattr(sitegen.render.Renderer, "_render", counting)
-    return rendered
-
-
 def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_clean_build_writes(
         content_copy, tmp_path, monkeypatch):
     """An edit to an activity renders its agency's page and the pages that list every activity; an
@@ -1579,7 +1583,7 @@ def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_c
 
     out, cache = tmp_path / "site", tmp_path / "cache"
     build_site(content_copy, out, cache=cache)
-    rendered = _counting_renders(monkeypatch)
+    rendered = record_renders(monkeypatch)
     build_site(content_copy, out, cache=cache)
     assert rendered == []
     path = sorted((content_copy / "agencies").glob("*.yaml"))[5]
@@ -1602,7 +1606,7 @@ def test_a_page_changed_in_the_site_since_the_last_build_is_rendered_again(tmp_p
     before = tree_digest(out)
     page = out / "print" / "index.html"
     page.write_bytes(page.read_bytes().replace(b"<main", b"<main data-edited-by-hand", 1))
-    rendered = _counting_renders(monkeypatch)
+    rendered = record_renders(monkeypatch)
     build_site(ROOT / "content", out, cache=cache)
     assert rendered == ["print/index.html"] and tree_digest(out) == before
 
@@ -1628,6 +1632,6 @@ def test_what_every_page_is_made_from_renders_every_page_again(tmp_path, monkeyp
     else:
         script = tmp_path / "assets" / "js" / "site.js"
         script.write_text(script.read_text("utf-8") + "\n// edited\n", "utf-8")
-    rendered = _counting_renders(monkeypatch)
+    rendered = record_renders(monkeypatch)
     build(project)
     assert sorted(rendered) == sorted(page.output_path(lang) for page in site_pages(SITE) for lang in SITE.languages)
