@@ -15,14 +15,19 @@ import gc
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
+
+STOPPING = threading.Event()  # set by SIGTERM
+
 
 def _stop_on_sigterm() -> None:
     """SIGTERM stops a build cleanly, as Ctrl+C does: every `finally` runs, so the staging folder
     is removed and site/ stays whole; the exit status is 130. Installed before anything else, so
     that no moment of a build is without it."""
     def interrupted(signum, frame):
+        STOPPING.set()
         raise SystemExit(130)
 
     def unraisable(hook_args):
@@ -184,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         print("build.py: interrupted; the output folder is as it was", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 (a bug: one clear line, not a traceback)
+        if STOPPING.is_set():  # SIGTERM landed in a library that made an error of its own of it (opencc's import)
+            print("build.py: interrupted; the output folder is as it was", file=sys.stderr)
+            return 130
         from sitegen.errors import internal_error
 
         print(f"build.py: {internal_error(err)}", file=sys.stderr)

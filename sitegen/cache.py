@@ -60,6 +60,11 @@ class Store:
             self.entries[key] = make()
         return self.entries[key]
 
+    def keep(self, key: str) -> None:
+        """Keep an entry this build did not need, for a later one that will (if it is there)."""
+        if key in self.entries:
+            self.used.add(key)
+
     def save(self) -> None:
         """Keep the entries this build used; write them if anything changed."""
         self.entries = {key: value for key, value in self.entries.items() if key in self.used}

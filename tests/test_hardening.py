@@ -116,6 +116,26 @@ def test_sigterm_during_a_build_leaves_the_old_site_whole_and_nothing_beside_it(
     assert outcomes <= {0, 130, -signal.SIGTERM} and 130 in outcomes, outcomes
 
 
+def test_sigterm_that_a_library_turns_into_an_error_of_its_own_still_stops_the_build_cleanly(tmp_path):
+    """OpenCC's import catches whatever stops it and raises ImportError instead: a SIGTERM that lands
+    there is still a stop (exit 130), not a bug in the generator (exit 3)."""
+    out = tmp_path / "site"
+    build_site(ROOT / "content", out)
+    before = digest(out)
+    script = ("import os, signal, sys, time; sys.path.insert(0, sys.argv[1])\n"
+              "sys.argv = ['build.py', '--out', sys.argv[2], '--no-cache']\n"
+              "import build, sitegen.derive\n"
+              "def a_library_that_swallows_the_stop(*args):\n"
+              "    try:\n        os.kill(os.getpid(), signal.SIGTERM)\n        time.sleep(5)\n"
+              "    except BaseException:\n        raise ImportError('opencc_clib not found')\n"
+              "sitegen.derive.derive_languages = a_library_that_swallows_the_stop\n"
+              "sys.exit(build.main())\n")
+    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out)], capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stderr) == (130, "build.py: interrupted; the output folder is as it was\n")
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
 def _processes_naming(path: Path) -> list[str]:
     """Processes whose command line names this path (forked rendering processes keep the build's)."""
     found = []

@@ -1404,6 +1404,18 @@ def test_a_build_with_a_cache_parses_and_converts_nothing_the_second_time(tmp_pa
     assert calls == [] and second.files == first.files
 
 
+def test_a_second_build_of_the_same_content_rewrites_no_cache(tmp_path):
+    """What the first build made and kept is what the second one uses: none of the stores shrinks
+    and is written again (at 10,000 activities rewriting one costs seconds and 30 MB), and
+    nothing a later build would need again is dropped (the character tables search folds by)."""
+    cache = tmp_path / "cache"
+    build_site(ROOT / "content", tmp_path / "one", cache=cache)
+    first = {path.name: path.read_bytes() for path in cache.glob("*.msgpack") if path.name != "built.msgpack"}
+    build_site(ROOT / "content", tmp_path / "two", cache=cache)
+    assert {path.name: path.read_bytes() for path in cache.glob("*.msgpack") if path.name != "built.msgpack"} == first
+    assert any(name.startswith("converted-") for name in first)
+
+
 def test_qr_codes_are_made_once_per_address_and_kept_in_the_cache(tmp_path, monkeypatch):
     """With a base URL every page's bar has a QR code of its address. segno makes each once; a later
     build that renders every page again (into a new folder: nothing to take over) takes them from
