@@ -76,9 +76,10 @@ class Store:
 
 class Cache:
     """The stores of a build: parsed content files (by their bytes), Markdown converted to HTML,
-    texts converted to a derived script (by converter and text), QR codes (by address and style), rendered pages (in memory only,
-    for serve: by everything the page is made from), and the pages one-off builds wrote (by
-    everything they are made from: their path and fingerprint in site/)."""
+    texts converted to a derived script (by converter and text), QR codes (by address and
+    style), rendered pages (in memory only, for serve: by everything the page is made from), and
+    the pages one-off builds wrote (by everything they are made from: their path and fingerprint
+    in site/)."""
 
     def __init__(self, folder: Path | None = None, versions: dict[str, str] | None = None):
         self.folder = folder

@@ -5,16 +5,14 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING
+
+from markupsafe import Markup
 
 from .cache import Store, installed_version
 from .model import Language, Site
 from .opendata import json_bytes
 from .pages import Page, url_path
 from .text import activity_label
-
-if TYPE_CHECKING:
-    from markupsafe import Markup
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -139,13 +137,12 @@ class QrCodes:
         self.style = repr(sorted(QR_STYLE.items()))
 
     def __call__(self, address: str) -> Markup:
-        from markupsafe import Markup
-
         if address not in self.made:
             self.made[address] = Markup(self.store.get(f"{address} {self.style}", partial(qr_svg, address)))
         return self.made[address]
 
     def make(self, addresses: list[str]) -> None:
+        """Make (or take from the cache) the codes of these addresses now."""
         for address in addresses:
             self(address)
 
