@@ -119,9 +119,6 @@ def test_sigterm_during_a_build_leaves_the_old_site_whole_and_nothing_beside_it(
 def test_sigterm_that_a_library_turns_into_an_error_of_its_own_still_stops_the_build_cleanly(tmp_path):
     """OpenCC's import catches whatever stops it and raises ImportError instead: a SIGTERM that lands
     there is still a stop (exit 130), not a bug in the generator (exit 3)."""
-    out = tmp_path / "site"
-    build_site(ROOT / "content", out)
-    before = digest(out)
     script = ("import os, signal, sys, time; sys.path.insert(0, sys.argv[1])\n"
               "sys.argv = ['build.py', '--out', sys.argv[2], '--no-cache']\n"
               "import build, sitegen.derive\n"
@@ -130,10 +127,26 @@ def test_sigterm_that_a_library_turns_into_an_error_of_its_own_still_stops_the_b
               "    except BaseException:\n        raise ImportError('opencc_clib not found')\n"
               "sitegen.derive.derive_languages = a_library_that_swallows_the_stop\n"
               "sys.exit(build.main())\n")
-    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out)], capture_output=True, text=True,
-                            timeout=60)
+    result = _run_on_a_built_site(tmp_path, script)
     assert (result.returncode, result.stderr) == (130, "build.py: interrupted; the output folder is as it was\n")
-    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def _python(script: str, *args: str) -> subprocess.CompletedProcess:
+    """A Python script run in a process of its own, with the project's folder as its first argument
+    (sys.argv[1]) and these after it."""
+    return subprocess.run([sys.executable, "-c", script, str(ROOT), *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def _run_on_a_built_site(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
+    """The real site built into tmp_path/site, then the script run with that folder as its second
+    argument (sys.argv[2]); it must leave the site as it was, and nothing beside it."""
+    out = tmp_path / "site"
+    build_site(ROOT / "content", out)
+    before = digest(out)
+    result = _python(script, str(out))
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"], result
+    return result
 
 
 def _processes_naming(path: Path) -> list[str]:
@@ -499,8 +512,7 @@ def test_the_processes_take_every_file_once_from_one_queue(tmp_path, capacity):
               "with write.NewSite(Path(sys.argv[2])) as writer:\n"
               "    parallel.make_files({f'f/{n}': maker(n) for n in range(60)}, writer, processes=3)\n"
               "    writer.commit()\n")
-    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(tmp_path / "out"), str(capacity)],
-                            capture_output=True, text=True, timeout=60)
+    result = _python(script, str(tmp_path / "out"), str(capacity))
     assert result.returncode == 0, result.stderr
     made_by = {int(p.name): p.read_text() for p in (tmp_path / "out" / "f").iterdir()}
     assert sorted(made_by) == list(range(60))
@@ -524,8 +536,7 @@ def test_a_template_mistake_is_reported_alike_by_one_process_and_by_several(tmp_
               "except ContentError as err:\n    print(err.report())\n")
     reports = {}
     for processes in (1, 2, 3):
-        result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(templates), str(tmp_path / "site"),
-                                 str(processes)], capture_output=True, text=True, timeout=60)
+        result = _python(script, str(templates), str(tmp_path / "site"), str(processes))
         assert result.returncode == 0 and not result.stderr, result.stderr
         reports[processes] = result.stdout
     assert reports[1] == reports[2] == reports[3]
@@ -534,9 +545,6 @@ def test_a_template_mistake_is_reported_alike_by_one_process_and_by_several(tmp_
 
 
 def test_a_rendering_process_that_dies_fails_the_build_and_leaves_the_site_as_it_was(tmp_path):
-    out = tmp_path / "site"
-    build_site(ROOT / "content", out)
-    before = digest(out)
     script = ("import os, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
               "import sitegen.render as render\nfrom sitegen.pipeline import Project, build\n"
               "parent, original = os.getpid(), render.Renderer.render\n"
@@ -545,10 +553,8 @@ def test_a_rendering_process_that_dies_fails_the_build_and_leaves_the_site_as_it
               "render.Renderer.render = dies_in_a_child\n"
               "try:\n    build(Project(out=Path(sys.argv[2]), processes=2))\n"
               "except RuntimeError as err:\n    print(err)\n")
-    result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out)], capture_output=True, text=True,
-                            timeout=60)
+    result = _run_on_a_built_site(tmp_path, script)
     assert result.stdout.strip() == "a rendering process stopped before it finished (status 9)", result
-    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
 def test_pages_reused_after_a_build_in_several_processes_follow_an_asset_edit(tmp_path):
@@ -559,8 +565,7 @@ def test_pages_reused_after_a_build_in_several_processes_follow_an_asset_edit(tm
               "from sitegen.pipeline import Project, build\n"
               "build(Project(out=Path(sys.argv[2]), assets=Path(sys.argv[3]), cache=Path(sys.argv[4]), processes=3))\n")
     def build_in_three(out: Path, cache: Path) -> None:
-        result = subprocess.run([sys.executable, "-c", script, str(ROOT), str(out), str(tmp_path / "assets"), str(cache)],
-                                capture_output=True, text=True, timeout=60)
+        result = _python(script, str(out), str(tmp_path / "assets"), str(cache))
         assert result.returncode == 0, result.stderr
 
     build_in_three(tmp_path / "site", tmp_path / "cache")
