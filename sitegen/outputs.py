@@ -112,14 +112,15 @@ def robots(sitemap_url: str) -> bytes:
     return (text + f"Sitemap: {sitemap_url}\n" if sitemap_url else text).encode("utf-8")
 
 
-QR_STYLE = {"scale": 3, "border": 4, "dark": "#000", "omitsize": True, "svgclass": "qr"}  # and error correction "m"
+QR_ERROR = "m"  # error correction: 15% of the code may be lost
+QR_STYLE = {"scale": 3, "border": 4, "dark": "#000", "omitsize": True, "svgclass": "qr"}
 
 
 def qr_svg(url: str) -> str:
     """A QR code of an address, as inline SVG; made at build time, nothing fetched."""
     import segno
 
-    return segno.make(url, error="m").svg_inline(**QR_STYLE)
+    return segno.make(url, error=QR_ERROR).svg_inline(**QR_STYLE)
 
 
 def segno_version() -> str:
@@ -134,7 +135,7 @@ class QrCodes:
 
     def __init__(self, store: Store):
         self.store, self.made = store, {}
-        self.style = repr(sorted(QR_STYLE.items()))
+        self.style = repr((QR_ERROR, sorted(QR_STYLE.items())))  # the cache is keyed by all a code is made from
 
     def __call__(self, address: str) -> Markup:
         if address not in self.made:

@@ -104,12 +104,13 @@ class Renderer:
 
     With a page store (serve keeps one), a page whose inputs are unchanged is not rendered again:
     its inputs are the templates, the base URL, the content files every page uses, the agency
-    files the page declares (Page.agencies), and the asset names it looked up last time."""
+    files the page declares (Page.agencies), what else it shows (Page.shows), and the asset names
+    it looked up last time."""
 
-    def __init__(self, env: jinja2.Environment | Callable[[], jinja2.Environment], site: Site,
-                 assets: dict[str, str], base_url: str, extras: dict[str, Any] | None = None,
-                 pages: Store | None = None, templates: str = ""):
-        self._env, self.site, self.assets = env, site, assets
+    def __init__(self, make_env: Callable[[], jinja2.Environment], site: Site, assets: dict[str, str],
+                 base_url: str, extras: dict[str, Any] | None = None, pages: Store | None = None,
+                 templates: str = ""):
+        self._make_env, self.site, self.assets = make_env, site, assets
         self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
 
         self.root_path = urlsplit(self.base_url).path or "/"
@@ -142,8 +143,8 @@ class Renderer:
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:
-        """The Jinja environment, made when the first page is rendered if it was given as a maker."""
-        return self._env if hasattr(self._env, "get_template") else self._env()
+        """The Jinja environment, asked for when the first page is rendered."""
+        return self._make_env()
 
     def load_templates(self) -> None:
         """Import Jinja and load every template now, before the rendering processes are forked, so

@@ -46,7 +46,7 @@ class Watcher:
         self.builder = Builder(project)
         self.out = project.out.absolute()
         self.error: list[str] | None = None  # the lines of the current error, if the last build failed
-        self.files: dict[str, bytes] | None = None  # the last good build's files, served before site/ has them
+        self.files: dict[str, bytes] | None = None  # a build's files, served until they are in site/
         self.generation = 0
         self.changed = threading.Condition()
         self.told = False  # whether open pages have been told of this build
@@ -57,6 +57,7 @@ class Watcher:
         self.told = False
         try:
             result = self.builder.build(ready=self.show)
+            self.files = None  # site/ holds them now: at 10,000 activities they are 150 MB
             self.error = None
             line = f"rebuilt in {(time.perf_counter() - started) * 1000:.0f} ms"
             if result.notice:

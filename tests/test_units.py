@@ -1048,6 +1048,14 @@ def test_serve_shows_a_rebuilt_site_from_memory_and_tells_open_pages_before_it_i
     assert served.get("/")[2].startswith((watcher.out / "index.html").read_bytes()[:100])
 
 
+def test_serve_lets_go_of_a_build_in_memory_once_it_is_written(served):
+    """Shown from memory only until site/ holds it: serve does not keep a second copy of the site."""
+    generation = served.watcher.generation
+    assert re.fullmatch(r"rebuilt in \d+ ms", served.watcher.build())
+    assert served.watcher.generation == generation + 1 and served.watcher.files is None
+    assert served.get("/")[2].startswith((served.watcher.out / "index.html").read_bytes()[:100])
+
+
 @pytest.mark.parametrize("pattern,content_type", [
     ("assets/css/*.css", "text/css; charset=utf-8"), ("assets/js/*.js", "text/javascript; charset=utf-8"),
     ("assets/icons/*.png", "image/png"), ("data/*.csv", "text/csv; charset=utf-8"),
@@ -1354,7 +1362,7 @@ def test_a_template_can_link_a_mistake_report_to_the_activitys_address(tmp_path)
     for base, address in (("", f"/{other.path}/agencies/{activity.agency.slug}/#activity-{activity.number}"),
                           ("https://x.org/q/", f"https://x.org/q/{other.path}/agencies/{activity.agency.slug}/"
                                                f"#activity-{activity.number}")):
-        renderer = Renderer(Builder(Project()).env, site, {}, base, {})
+        renderer = Renderer(lambda: Builder(Project()).env, site, {}, base, {})
         link = renderer.context(page, other)["report_link"](activity)
         from urllib.parse import parse_qs, urlsplit
 
