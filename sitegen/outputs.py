@@ -23,9 +23,10 @@ def plain_text(fragment: str) -> str:
     return html.unescape(_TAG.sub("", fragment)).strip()
 
 
-def search_data(site: Site, lang: Language, fold: dict[str, str]) -> bytes:
+def search_data(site: Site, lang: Language, fold: dict[str, str], plain=plain_text) -> bytes:
     """What the activities page searches, for one language: small, and loaded on first use.
-    `fold` maps characters to the form search compares them in (derive.fold_tables)."""
+    `fold` maps characters to the form search compares them in (derive.fold_tables); `plain` makes
+    the plain texts (plain_text, or a one-off build's plain_text.__wrapped__, which keeps none)."""
     code = lang.code
     return json_bytes({
         "agencies": [{"slug": a.slug, "name": a.name[code], "full_name": a.full_name[code]} for a in site.agencies],
@@ -33,7 +34,7 @@ def search_data(site: Site, lang: Language, fold: dict[str, str]) -> bytes:
         "activities": [
             {"number": act.number, "label": activity_label(act.number, lang.numerals), "agency": act.agency.number - 1,
              "topics": [t.id for t in act.topics], "title": act.title[code],
-             "text": plain_text(act.html[code])}
+             "text": plain(act.html[code])}
             for act in site.activities
         ],
         "fold": fold,

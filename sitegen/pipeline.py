@@ -88,14 +88,11 @@ class Builder:
         self.templates = templates
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, assets = write.fingerprinted_assets(project.assets)
-        folds = derive.fold_tables(site, cache.converted)
+        searches = self.search_data(site, names)
         for lang in site.languages:
-            write.add_fingerprinted(names, assets, f"search-{lang.code}.json",
-                                    outputs.search_data(site, lang, folds[lang.code]))
             write.add_fingerprinted(names, assets, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, assets, "css/languages.css", outputs.languages_css(site))
         writer.add_all(assets.items())
-        assets.clear()  # the search data is tens of megabytes at 10,000 activities: let the pages have it
         for lang in site.languages:
             writer.add(url_path("manifest.webmanifest", lang), outputs.web_manifest(site, lang, names))
         qr = outputs.QrCodes(cache.qr)
@@ -113,13 +110,29 @@ class Builder:
                 if project.processes > 1:
                     renderer.load_templates()
             self.save_caches(forget=True)
-        parallel.make_files({**opendata.files(site, base_url), **makers}, writer, project.processes, renderer.used)
+        parallel.make_files({**searches, **opendata.files(site, base_url), **makers}, writer, project.processes,
+                            renderer.used)
         writer.add_all(outputs.crawler_files(site, pages, base_url).items())
         if not self.keep:  # saved once the site is in place (build)
             cache.built.entries = {key: (path, writer.written[path], renderer.used.get(path, reused))
                                    for key, (path, reused) in fingerprints.items()}
             cache.built.used = set(cache.built.entries)
         return Result(site, writer.written)
+
+    def search_data(self, site: Site, names: dict[str, str]) -> dict[str, Callable[[], bytes]]:
+        """The search data of every language, to be made with the pages (in the rendering processes:
+        at 10,000 activities it takes half a second). Its file is named by what it is made from (the
+        content, the generator and its libraries), not by its bytes, so that pages can link it first."""
+        folds = derive.fold_tables(site, self.cache.converted)
+        inputs = repr((sorted(site.sources.items()), self.generator)).encode("utf-8")
+        plain = outputs.plain_text if self.keep else outputs.plain_text.__wrapped__  # serve keeps the texts
+        return {write.name_fingerprinted(names, f"search-{lang.code}.json", digest(inputs + lang.code.encode())):
+                functools.partial(outputs.search_data, site, lang, folds[lang.code], plain) for lang in site.languages}
+
+    @functools.cached_property
+    def generator(self) -> str:
+        """A fingerprint of the generator's code and the libraries its output depends on."""
+        return digest(repr((code_version(), self.cache.tag)).encode("utf-8"))
 
     def unchanged_pages(self, renderer: render.Renderer, pages, languages, names: dict[str, str],
                         makers: dict) -> dict[str, tuple[str, dict[str, str]]]:
@@ -131,11 +144,10 @@ class Builder:
         list every activity; nothing else."""
         out, built = self.project.out, self.cache.built.entries
         written = write.listing(out)
-        generator = digest(repr((code_version(), self.cache.tag)).encode("utf-8"))
         fingerprints = {}
         for page in pages:
             for lang in languages:
-                path, key = page.output_path(lang), renderer.fingerprint(page, lang, generator)
+                path, key = page.output_path(lang), renderer.fingerprint(page, lang, self.generator)
                 entry = built.get(key)
                 if entry and entry[0] == path and written.get(path) == entry[1] and entry[2] and all(
                         names.get(name) == target for name, target in entry[2].items()):  # no names: unknown
@@ -171,7 +183,6 @@ class Builder:
         self.cache.save()
         if forget:
             self.cache.forget()
-            outputs.plain_text.cache_clear()  # kept for serve's next search data: 20 MB at 10,000 activities
 
 
 def with_slash(base_url: str) -> str:

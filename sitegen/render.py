@@ -121,6 +121,8 @@ class Renderer:
         self.store = pages
         self.shared = self._shared_fingerprint(templates)
         self.used: dict[str, dict[str, str]] = {}  # without a page store: each page's asset names, by path
+        # partials shared by pages (_furniture), by (name, language, any depth): (html, links, assets)
+        self._furnished: dict[tuple[str, str, bool], list[tuple[Markup, dict[str, str], dict[str, str]]]] = {}
 
     def _shared_fingerprint(self, templates: str) -> str:
         agency_files = {agency.source_file for agency in self.site.agencies}
@@ -190,15 +192,26 @@ class Renderer:
         return str(Path(self.env.loader.searchpath[0]) / page.template), None
 
     def context(self, page: Page, lang: Language, used_assets: dict[str, str] | None = None) -> dict[str, Any]:
+        """What a page's template gets (docs/templates.md): the names every page has, the page, and
+        what its kind adds (Page.context). `used_assets` collects the asset names it looks up."""
         here = page.url_path(lang)
-        here_dir = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
-        strings = self.strings[lang.code]
+        folder = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
         used = used_assets if used_assets is not None else {}
+        furniture = functools.partial(self._furniture, lang, folder, page.kind.any_depth, used)
+        return {**self._common(lang, folder, page.kind.any_depth, used), "page": page, "furniture": furniture,
+                **page.context}
+
+    def _common(self, lang: Language, folder: str, any_depth: bool, used: dict[str, str],
+                links: dict[str, str] | None = None) -> dict[str, Any]:
+        """The names every page has, for a page in this language and folder; `links` records each
+        link made ({path in site/: link})."""
+        strings = self.strings[lang.code]
 
         def link(target: str) -> str:
-            # The 404 page is served for missing addresses at any depth: it links from the site's
-            # root (the base URL's path, or / when it is not known), on whatever host serves it.
-            return self.root_path + target if page.kind.any_depth else relative(here_dir, target)
+            href = self._link(folder, any_depth, target)
+            if links is not None:
+                links[target] = href
+            return href
 
         def url(key: str, language: Language = lang) -> str:
             return link(url_path(key, language))
@@ -231,13 +244,35 @@ class Renderer:
 
         return {
             "site": self.site, "config": self.site.config, "lang": lang, "code": lang.code,
-            "languages": self.site.languages, "original": self.site.languages[0], "page": page, "t": strings,
+            "languages": self.site.languages, "original": self.site.languages[0], "t": strings,
             "url": url, "absolute": absolute, "asset": asset, "asset_path": asset_path, "share_image": share_image,
             "root": link(""),
             "base_url": self.base_url,
             "nav": navigation, "count": _counter(strings), "report_link": report_link,
-            **self.extras, **page.context,
+            **self.extras,
         }
+
+    def _furniture(self, lang: Language, folder: str, any_depth: bool, used: dict[str, str], name: str) -> Markup:
+        """A partial that is the same on every page of a language that makes the same links, such
+        as the footer: rendered once for all of them, not once a page (a quarter of a small page's
+        rendering). It gets the names every page has but not `page`, so a partial that needs the
+        page fails loudly instead of being shared where it should differ."""
+        made = self._furnished.setdefault((name, lang.code, any_depth), [])
+        for html, links, assets in made:
+            if all(self._link(folder, any_depth, target) == href for target, href in links.items()):
+                used.update(assets)
+                return html
+        links, assets = {}, {}
+        html = Markup(self.env.get_template(name).render(self._common(lang, folder, any_depth, assets, links)))
+        made.append((html, links, assets))
+        used.update(assets)
+        return html
+
+    def _link(self, folder: str, any_depth: bool, target: str) -> str:
+        """A link to a path inside site/ from a page in `folder`. The 404 page is served for missing
+        addresses at any depth: it links from the site's root (the base URL's path, or / when it
+        is not known), on whatever host serves it."""
+        return self.root_path + target if any_depth else relative(folder, target)
 
 
 def _utf8(pieces: Iterator[str], batch: int = 4096) -> bytes:

@@ -50,10 +50,15 @@ def fingerprinted_assets(assets: Path) -> tuple[dict[str, str], dict[str, bytes]
 
 def add_fingerprinted(names: dict[str, str], files: dict[str, bytes], logical: str, data: bytes) -> None:
     """Add an asset under a content-hashed name (e.g. css/site.3f2a….css)."""
+    files[name_fingerprinted(names, logical, hashlib.sha256(data).hexdigest())] = data
+
+
+def name_fingerprinted(names: dict[str, str], logical: str, fingerprint: str) -> str:
+    """Name an asset with a fingerprint in its name, and return the name: the hash of its bytes, or
+    of what it is made from when pages must link it before it is made (the search data)."""
     stem, dot, suffix = logical.rpartition(".")
-    target = f"assets/{stem}.{hashlib.sha256(data).hexdigest()[:10]}{dot}{suffix}"
-    names[logical] = target
-    files[target] = data
+    names[logical] = f"assets/{stem}.{fingerprint[:10]}{dot}{suffix}"
+    return names[logical]
 
 
 def fingerprint(data: bytes) -> str:

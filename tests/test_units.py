@@ -685,6 +685,27 @@ def test_asset_names_change_with_their_bytes_and_editors_files_are_left_out(tmp_
     assert fingerprinted_assets(tmp_path)[0]["js/app.js"] == names["js/app.js"]
 
 
+def test_the_search_data_is_named_by_what_it_is_made_from(content_copy, tmp_path):
+    """Pages link the search data before it is made (it is made beside them), so its name comes
+    from its inputs: the same content gives the same name and bytes, an edit gives a new name,
+    and the activities page links the file that holds the edit."""
+    def search_files(out: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in (out / "assets").glob("search-*.json")}
+
+    build_site(content_copy, tmp_path / "one")
+    build_site(content_copy, tmp_path / "two")
+    assert search_files(tmp_path / "one") == search_files(tmp_path / "two")
+    assert len(search_files(tmp_path / "one")) == len(SITE.languages)
+    path = sorted((content_copy / "agencies").glob("*.yaml"))[3]
+    path.write_text(re.sub(r'(\n      en: ")', r"\1Zanzibar ", path.read_text("utf-8"), count=1), "utf-8")
+    build_site(content_copy, tmp_path / "three")
+    before, after = search_files(tmp_path / "one"), search_files(tmp_path / "three")
+    assert not set(before) & set(after)
+    [english] = [name for name in after if name.startswith("search-en.")]
+    assert b"Zanzibar" in after[english]
+    assert f"assets/{english}" in (tmp_path / "three" / "en" / "activities" / "index.html").read_text("utf-8")
+
+
 # --- Derived languages and search across scripts -----------------------------------------------------
 
 def _check_folding(site) -> None:
@@ -1335,6 +1356,53 @@ def test_a_mistake_in_a_partial_names_the_partial_and_its_line(tmp_path):
     [found] = caught.value.problems
     assert (Path(found.path).resolve(), found.line, found.name) == (footer.resolve(), 3, "template_error")
     assert "no_such_helper" in found.message and "while rendering /" in found.message
+
+
+def test_the_footer_is_rendered_once_for_the_pages_that_share_it_and_reads_as_if_each_page_had_its_own(
+        tmp_path, monkeypatch):
+    """The footer and the settings dialog are shared by the pages that make the same links (the
+    404 page links from the site's root, so it has its own), and the pages read byte for byte as
+    if each page had rendered them itself."""
+    import jinja2
+
+    from sitegen.pipeline import Project, build
+
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    footer = tmp_path / "templates" / "partials" / "footer.html"
+    footer.write_text(footer.read_text("utf-8").replace(
+        "</footer>", '<img src="{{ asset(\'favicon.svg\') }}" alt=""></footer>'), "utf-8")
+    rendered = []
+    original = jinja2.Template.render
+    monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k: rendered.append(self.name) or original(
+        self, *a, **k))
+    shared = build(Project(out=tmp_path / "shared", templates=tmp_path / "templates", processes=1))
+    pages = [path for path in shared.files if path.endswith(".html")]
+    assert 0 < rendered.count("partials/footer.html") < len(pages) / 4
+    base = tmp_path / "templates" / "base.html"
+    text = base.read_text("utf-8")
+    for name in ("footer", "settings"):
+        assert f'{{{{ furniture("partials/{name}.html") -}}}}' in text
+        text = text.replace(f'{{{{ furniture("partials/{name}.html") -}}}}', f'{{% include "partials/{name}.html" %}}')
+    base.write_text(text, "utf-8")
+    own = build(Project(out=tmp_path / "own", templates=tmp_path / "templates", processes=1))
+    assert own.files == shared.files
+    for path in pages:  # the shared footer's asset is linked from each page's own folder
+        html = (tmp_path / "shared" / path).read_text("utf-8")
+        assert html == (tmp_path / "own" / path).read_text("utf-8")
+        assert re.search(r'<img src="(\.\./)*(/)?assets/favicon\.svg" alt=""></footer>', html), path
+
+
+def test_a_shared_partial_that_needs_the_page_says_so(tmp_path):
+    from sitegen.pipeline import Project, build
+
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    footer = tmp_path / "templates" / "partials" / "footer.html"
+    footer.write_text(footer.read_text("utf-8").replace("</footer>", "{{ page.key }}</footer>"), "utf-8")
+    with pytest.raises(ContentError) as caught:
+        build(Project(out=tmp_path / "site", templates=tmp_path / "templates"))
+    [found] = caught.value.problems
+    assert Path(found.path).resolve() == footer.resolve() and found.name == "template_error"
+    assert "'page' is undefined" in found.message
 
 
 def test_a_missing_page_template_is_named(tmp_path):
