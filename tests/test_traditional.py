@@ -172,6 +172,29 @@ def test_the_conversion_is_cached_by_text(tmp_path):
     assert "opencc" not in sys.modules, "a warm build imported OpenCC"
 
 
+def test_serve_loads_each_converter_once_however_often_the_chinese_text_is_saved(content_copy, tmp_path, monkeypatch):
+    """Loading an OpenCC converter (and letting it go) took serve a quarter of a second or more on
+    every save of a Chinese text: it is loaded once, and every save is still converted."""
+    import opencc
+
+    from sitegen import derive
+    from sitegen.pipeline import Builder, Project
+
+    monkeypatch.setattr(derive._CONVERTERS, "loaded", {})
+    loaded = []
+    original = opencc.OpenCC.__init__
+    monkeypatch.setattr(opencc.OpenCC, "__init__",
+                        lambda self, config="t2s.json": loaded.append(config) or original(self, config))
+    builder = Builder(Project(content=content_copy, out=tmp_path / "site"))
+    path = sorted((content_copy / "agencies").glob("*.yaml"))[2]
+    text = path.read_text("utf-8")
+    for n, (simplified, traditional) in enumerate((("检测", "檢測"), ("发展", "發展"), ("监督", "監督"))):
+        path.write_text(re.sub(r'(\n      zh: ")', rf"\1{simplified}{n}", text, count=1), "utf-8")
+        result = builder.build()
+        assert any(a.title[HANT.code].startswith(f"{traditional}{n}") for a in result.site.activities)
+    assert HANT.derive.opencc in loaded and len(loaded) == len(set(loaded)), loaded  # (and the search's, once)
+
+
 # --- A fourth language is configuration -----------------------------------------------------
 
 def test_a_fourth_language_needs_no_code_change(content_copy, tmp_path):
