@@ -13,7 +13,8 @@ from .model import Agency, Language, Site
 
 # Which agency files a page is made from (besides site.yaml, topics.yaml, the glossary, the
 # templates and the assets, which every page depends on): a page is rendered again when they change.
-EVERY_AGENCY, OWN_AGENCY, NO_AGENCY = "every", "own", "none"
+# AGENCY_LIST: none, but it lists every agency by name and count (`agencies`, AgencyEntry).
+EVERY_AGENCY, OWN_AGENCY, NO_AGENCY, AGENCY_LIST = "every", "own", "none", "list"
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PageKind:
 
 
 PAGE_KINDS: tuple[PageKind, ...] = (
-    PageKind("home", "", "home.html", nav=("header",), label="home"),
+    PageKind("home", "", "home.html", nav=("header",), label="home", agencies=AGENCY_LIST),
     PageKind("agency", "agencies/{slug}/", "agency.html", per_agency=True, agencies=OWN_AGENCY),
     PageKind("activities", "activities/", "activities.html", nav=("header", "footer", "home"), label="activities"),
     PageKind("print", "print/", "print.html", nav=("header", "footer", "home"), label="print"),
@@ -64,6 +65,18 @@ class Neighbour:
 
     slug: str
     name: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AgencyEntry:
+    """What a page that lists the agencies (the home page) shows of one: its address, number,
+    name and how many activities it has, and nothing more, so that an edit to an activity's text
+    leaves that page as it is (Page.shows)."""
+
+    slug: str
+    number: int
+    name: dict[str, str]
+    count: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,10 @@ def site_pages(site: Site) -> list[Page]:
     for kind in PAGE_KINDS:
         if kind.per_agency:
             pages += [_agency_page(kind, site.agencies, i) for i in range(len(site.agencies))]
+        elif kind.agencies == AGENCY_LIST:
+            entries = [AgencyEntry(a.slug, a.number, a.name, len(a.activities)) for a in site.agencies]
+            pages.append(Page(kind, kind.key, {"agencies": entries}, (),
+                              tuple((e.slug, e.number, sorted(e.name.items()), e.count) for e in entries)))
         else:
             shown = tuple(site.agencies) if kind.agencies == EVERY_AGENCY else ()
             pages.append(Page(kind, kind.key, {}, shown))

@@ -111,13 +111,13 @@ def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_bui
     lists_everything = {page.key for page in site_pages(SITE)
                         if page.kind.agencies == EVERY_AGENCY and not page.kind.per_agency}
     # an activity: the agency's page and the pages that list everything; its name: its neighbours'
-    # pages too, which show it
-    for old, new, shown in ((agency.activities[0].title["en"], "Edited in place", SITE.agencies[1:2]),
-                            (agency.name["en"], "Renamed in place", SITE.agencies[0:3])):
+    # pages too, which show it, and the home page, which lists the agencies by name
+    for old, new, shown, home in ((agency.activities[0].title["en"], "Edited in place", SITE.agencies[1:2], set()),
+                                  (agency.name["en"], "Renamed in place", SITE.agencies[0:3], {""})):
         rendered.clear()
         edit(content_copy, old, new)
         builder.build()
-        keys = {f"agencies/{a.slug}/" for a in shown} | lists_everything
+        keys = {f"agencies/{a.slug}/" for a in shown} | lists_everything | home
         assert sorted(rendered) == sorted(page.output_path(lang) for page in site_pages(SITE) if page.key in keys
                                           for lang in SITE.languages)
         build_site(content_copy, tmp_path / "full")
