@@ -135,7 +135,8 @@ class QrCodes:
     of the pages it renders beforehand (make), so that its rendering processes share them."""
 
     def __init__(self, store: Store):
-        self.store, self.made = store, {}
+        self.store = store
+        self.made: dict[str, Markup] = {}  # this build's codes: kept when the build lets the store go (forget)
         self.style = repr((QR_ERROR, sorted(QR_STYLE.items())))  # the cache is keyed by all a code is made from
 
     def __call__(self, address: str) -> Markup:

@@ -6,7 +6,7 @@ its template (and its words in site.yaml).
 What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .model import Agency, Language, Site
@@ -124,8 +124,7 @@ def site_pages(site: Site) -> list[Page]:
             pages += [_agency_page(kind, site.agencies, i) for i in range(len(site.agencies))]
         elif kind.agencies == AGENCY_LIST:
             entries = [AgencyEntry(a.slug, a.number, a.name, len(a.activities)) for a in site.agencies]
-            pages.append(Page(kind, kind.key, {"agencies": entries}, (),
-                              tuple((e.slug, e.number, sorted(e.name.items()), e.count) for e in entries)))
+            pages.append(Page(kind, kind.key, {"agencies": entries}, (), _shown(entries)))
         else:
             shown = tuple(site.agencies) if kind.agencies == EVERY_AGENCY else ()
             pages.append(Page(kind, kind.key, {}, shown))
@@ -138,6 +137,13 @@ def _agency_page(kind: PageKind, agencies: list[Agency], i: int) -> Page:
     agency = agencies[i]
     previous = Neighbour(agencies[i - 1].slug, agencies[i - 1].name) if i > 0 else None
     following = Neighbour(agencies[i + 1].slug, agencies[i + 1].name) if i + 1 < len(agencies) else None
-    names = tuple((n.slug, sorted(n.name.items())) if n else None for n in (previous, following))
     return Page(kind, kind.key.format(slug=agency.slug),
-                {"agency": agency, "previous": previous, "next": following}, (agency,), names)
+                {"agency": agency, "previous": previous, "next": following}, (agency,), _shown([previous, following]))
+
+
+def _shown(entries: list) -> tuple:
+    """Page.shows for what a page shows of other agencies (Neighbour, AgencyEntry, or None): every
+    field of each, so that a field added to one is part of the page's fingerprint too."""
+    return tuple(None if entry is None else tuple(
+        sorted(value.items()) if isinstance(value, dict) else value
+        for value in (getattr(entry, f.name) for f in fields(entry))) for entry in entries)

@@ -1689,6 +1689,24 @@ def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_c
         assert tree_digest(out) == tree_digest(tmp_path / "clean")
 
 
+def test_an_added_activity_renders_the_home_page_again_which_counts_them(content_copy, tmp_path, monkeypatch):
+    """The home page shows each agency's name and count, not its activities: a new activity (the
+    67th, at the end of the last agency) changes a count, so the home page is rendered again."""
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build_site(content_copy, out, cache=cache)
+    path = sorted((content_copy / "agencies").glob("*.yaml"))[-1]
+    path.write_text(path.read_text("utf-8") + (
+        "  - number: 67\n    topics: [food-safety]\n    title:\n      zh: \"新增活动\"\n      en: \"An added activity\"\n"
+        "    text:\n      zh: \"新增活动的内容。\"\n      en: \"What the added activity does.\"\n"), "utf-8")
+    rendered = record_renders(monkeypatch)
+    result = build_site(content_copy, out, cache=cache)
+    assert len(result.site.activities) == 67
+    home = {f"{lang.path}/index.html" if lang.path else "index.html" for lang in result.site.languages}
+    assert home <= set(rendered)
+    build_site(content_copy, tmp_path / "clean")
+    assert tree_digest(out) == tree_digest(tmp_path / "clean")
+
+
 def test_a_page_changed_in_the_site_since_the_last_build_is_rendered_again(tmp_path, monkeypatch):
     out, cache = tmp_path / "site", tmp_path / "cache"
     build_site(ROOT / "content", out, cache=cache)
