@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import posixpath
 import signal
 import threading
 import traceback
@@ -33,8 +32,6 @@ def make_files(makers: Makers, writer, processes: int = 1, notes: dict | None = 
         if failure:
             raise failure[1]
         return
-    for path, _ in jobs:  # every folder first, so that the processes never race to make one
-        writer.make_folder(posixpath.dirname(path))
     _return_free_memory()
     queue, batch = _job_queue(len(jobs))
     children: list[tuple[int, int]] = []

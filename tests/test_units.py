@@ -573,6 +573,50 @@ def test_a_new_site_replaces_the_old_one_whole_and_leaves_nothing_beside_it(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["neighbour.txt", "site"]
 
 
+def test_a_file_the_last_site_holds_unchanged_is_linked_to_not_written_again(tmp_path):
+    """Creating a file costs a millisecond on some disks, linking one a hundredth of that: a file
+    whose bytes are those the last site has at the same path is a hard link to it. Only a plain,
+    world-readable file that still holds exactly those bytes is linked; never a symbolic link."""
+    import os
+    import stat
+
+    from sitegen.write import MANIFEST
+
+    out, elsewhere = tmp_path / "site", tmp_path / "elsewhere.html"
+    elsewhere.write_bytes(b"same")
+    old = {"same.html": b"same", "changed.html": b"old", "edited.html": b"as built", "private.html": b"same",
+           "link.html": b"same", "big.html": bytes(range(256)) * 9000}  # over two megabytes: compared in parts
+    _write_site(old, out)
+    before = {name: os.stat(out / name).st_ino for name in old}
+    (out / "edited.html").write_bytes(b"by hand")  # changed in site/ since: its manifest entry is stale
+    os.chmod(out / "private.html", 0o600)
+    (out / "link.html").unlink()
+    (out / "link.html").symlink_to(elsewhere)  # same bytes, but a link that leads out of the site
+    new = {**old, "changed.html": b"new", "added.html": b"added"}
+    _write_site(new, out)
+    assert _tree(out) == {**new, MANIFEST: (out / MANIFEST).read_bytes()}
+    linked = {name for name in new if os.lstat(out / name).st_ino == before.get(name)}
+    assert linked == {"same.html", "big.html"}
+    for name in new:
+        status = os.lstat(out / name)
+        assert stat.S_ISREG(status.st_mode) and stat.S_IMODE(status.st_mode) == 0o644, name
+        assert status.st_nlink == 1, f"{name}: the old site is gone, so nothing else shares its file"
+
+
+def test_rendering_processes_may_race_to_make_a_folder(tmp_path):
+    """Forked rendering processes make the folders they need themselves (in parallel: mkdir is slow
+    on some disks): a folder another process made first is no error."""
+    from sitegen.write import NewSite
+
+    out = tmp_path / "site"
+    with NewSite(out) as site:
+        (site.folder / "en" / "agencies").mkdir(parents=True)  # as another process would have
+        site.add("en/agencies/index.html", b"list")
+        site.add("en/index.html", b"home")
+        site.commit()
+    assert (out / "en" / "agencies" / "index.html").read_bytes() == b"list"
+
+
 def test_without_an_atomic_exchange_the_site_is_still_swapped_whole(tmp_path, monkeypatch):
     import sitegen.write
     from sitegen.write import MANIFEST
