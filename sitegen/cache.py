@@ -77,9 +77,10 @@ class Store:
 class Cache:
     """The stores of a build: parsed content files (by their bytes), Markdown converted to HTML,
     texts converted to a derived script (by converter and text), QR codes (by address and
-    style), rendered pages (in memory only, for serve: by everything the page is made from), and
-    the pages one-off builds wrote (by everything they are made from: their path and fingerprint
-    in site/)."""
+    style), what each agency file gives each language's pages (by what that is made from),
+    rendered pages (in memory only, for serve: by everything the page is made from), and the
+    pages one-off builds wrote (by everything they are made from: their path and fingerprint in
+    site/)."""
 
     def __init__(self, folder: Path | None = None, versions: dict[str, str] | None = None):
         self.folder = folder
@@ -88,6 +89,7 @@ class Cache:
         self.markdown = Store(folder, f"markdown-{tag}" if tag else "markdown")
         self.converted = Store(folder, f"converted-{tag}" if tag else "converted")
         self.qr = Store(folder, f"qr-{tag}" if tag else "qr")
+        self.inputs = Store(folder, f"inputs-{tag}" if tag else "inputs")  # pages.LanguageInputs
         self.pages = Store(None, "pages")
         self.built = Store(folder, "built")  # one-off builds: page inputs → (path, fingerprint) written
 
@@ -97,12 +99,12 @@ class Cache:
         return self.folder / "jinja" if self.folder else None
 
     def save(self) -> None:
-        for store in (self.parsed, self.markdown, self.converted, self.qr, self.pages):
+        for store in (self.parsed, self.markdown, self.converted, self.qr, self.inputs, self.pages):
             store.save()
 
     def forget(self) -> None:
         """Let go of the entries held in memory by the stores save() writes (those on disk stay)."""
-        for store in (self.parsed, self.markdown, self.converted, self.qr, self.pages):
+        for store in (self.parsed, self.markdown, self.converted, self.qr, self.inputs, self.pages):
             store.entries, store.saved = {}, {}
 
 

@@ -109,13 +109,24 @@ def fold_tables(site: Site, store: Store | None = None) -> dict[str, dict[str, s
     tables: dict[tuple[str, ...], dict[str, str]] = {}
     folds = {}
     for lang in site.languages:
-        derived = [other for other in site.languages
-                   if other.derive and (other is lang or other.derive.source == lang.code)]
+        derived = _fold_group(site, lang)
         group = tuple(d.code for d in derived)
         if group not in tables:
             tables[group] = _fold_table(site, derived, store) if derived else {}
         folds[lang.code] = tables[group]
     return folds
+
+
+def _fold_group(site: Site, lang: Language) -> list[Language]:
+    """The derived languages whose conversions make a language's folding table: itself if it is
+    derived, and those derived from it."""
+    return [other for other in site.languages if other.derive and (other is lang or other.derive.source == lang.code)]
+
+
+def search_languages(site: Site, lang: Language) -> list[str]:
+    """The languages whose texts a language's search data is made from: its own, and those its
+    folding table is made from (a Traditional edition's search folds to the Simplified texts)."""
+    return sorted({lang.code} | {other.derive.source for other in _fold_group(site, lang)})
 
 
 def _fold_table(site: Site, derived: list[Language], store: Store) -> dict[str, str]:

@@ -374,6 +374,11 @@ class Site:
     def languages(self) -> list[Language]:
         return self.config.languages
 
+    def shared_sources(self) -> list[tuple[str, str]]:
+        """The content files every page is made from (all but the agency files), with their fingerprints."""
+        agency_files = {agency.source_file for agency in self.agencies}
+        return sorted((path, key) for path, key in self.sources.items() if path not in agency_files)
+
     @property
     def written_languages(self) -> list[Language]:
         return [lang for lang in self.config.languages if lang.written]

@@ -6,9 +6,10 @@ its template (and its words in site.yaml).
 What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from .cache import Store, digest
 from .model import Agency, Language, Site
 
 # Which agency files a page is made from (besides site.yaml, topics.yaml, the glossary, the
@@ -124,7 +125,7 @@ def site_pages(site: Site) -> list[Page]:
             pages += [_agency_page(kind, site.agencies, i) for i in range(len(site.agencies))]
         elif kind.agencies == AGENCY_LIST:
             entries = [AgencyEntry(a.slug, a.number, a.name, len(a.activities)) for a in site.agencies]
-            pages.append(Page(kind, kind.key, {"agencies": entries}, (), _shown(entries)))
+            pages.append(Page(kind, kind.key, {"agencies": entries}, (), tuple(entries)))
         else:
             shown = tuple(site.agencies) if kind.agencies == EVERY_AGENCY else ()
             pages.append(Page(kind, kind.key, {}, shown))
@@ -138,12 +139,39 @@ def _agency_page(kind: PageKind, agencies: list[Agency], i: int) -> Page:
     previous = Neighbour(agencies[i - 1].slug, agencies[i - 1].name) if i > 0 else None
     following = Neighbour(agencies[i + 1].slug, agencies[i + 1].name) if i + 1 < len(agencies) else None
     return Page(kind, kind.key.format(slug=agency.slug),
-                {"agency": agency, "previous": previous, "next": following}, (agency,), _shown([previous, following]))
+                {"agency": agency, "previous": previous, "next": following}, (agency,), (previous, following))
 
 
-def _shown(entries: list) -> tuple:
-    """Page.shows for what a page shows of other agencies (Neighbour, AgencyEntry, or None): every
-    field of each, so that a field added to one is part of the page's fingerprint too."""
-    return tuple(None if entry is None else tuple(
-        sorted(value.items()) if isinstance(value, dict) else value
-        for value in (getattr(entry, f.name) for f in fields(entry))) for entry in entries)
+def in_language(value: Any, code: str) -> Any:
+    """What a page in one language can show of a part of the model (an agency, a Neighbour…), as
+    plain values: every field, but of each text (a dict with an entry per language) only that
+    language's. A page shows no other language's texts, so an edit to the English leaves the
+    Chinese pages as they are (tests/test_units.py checks that the templates keep to this)."""
+    if is_dataclass(value):  # not Activity.agency, the way back up (repr=False)
+        return tuple(in_language(getattr(value, f.name), code) for f in fields(value) if f.repr)
+    if isinstance(value, dict):
+        return value[code] if code in value else tuple((k, in_language(v, code)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(in_language(item, code) for item in value)
+    return value
+
+
+class LanguageInputs:
+    """Fingerprints of what each agency file gives the pages of each language (in_language): a
+    page's inputs (render.Renderer.fingerprint) and the search data's names are made of them.
+    Made once per version of the file (at 10,000 activities they take a second to make) and kept
+    in the cache by what the agency's part of the model is made from: its file, the files every
+    page uses (site.yaml's languages and conversions, topics.yaml's labels) and the generator."""
+
+    def __init__(self, site: Site, store: Store | None = None, generator: str = ""):
+        self.site, self.store = site, store if store is not None else Store(None, "inputs")
+        self.shared = repr((site.shared_sources(), generator))
+        self._made: dict[int, dict[str, str]] = {}  # this build's, by agency
+
+    def __call__(self, agency: Agency, code: str) -> str:
+        made = self._made.get(id(agency))  # the agencies of one model, which outlives the build
+        if made is None:
+            key = digest(repr((agency.source_file, self.site.sources.get(agency.source_file), self.shared)).encode())
+            made = self._made[id(agency)] = self.store.get(key, lambda: {
+                lang.code: digest(repr(in_language(agency, lang.code)).encode("utf-8")) for lang in self.site.languages})
+        return made[code]

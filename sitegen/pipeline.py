@@ -16,7 +16,7 @@ from typing import Callable
 from . import derive, opendata, outputs, parallel, render, write
 from .cache import Cache, code_version, digest
 from .model import Site
-from .pages import addresses, site_pages, url_path
+from .pages import LanguageInputs, addresses, site_pages, url_path
 from .validate import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,8 @@ class Builder:
         self.templates = templates
         base_url = with_slash(project.base_url if project.base_url is not None else site.config.base_url)
         names, assets = write.fingerprinted_assets(project.assets)
-        searches = self.search_data(site, names)
+        inputs = LanguageInputs(site, cache.inputs, self.generator)
+        searches = self.search_data(site, names, inputs)
         for lang in site.languages:
             write.add_fingerprinted(names, assets, f"css/print-{lang.code}.css", outputs.print_css(site, lang))
         write.add_fingerprinted(names, assets, "css/languages.css", outputs.languages_css(site))
@@ -100,7 +101,7 @@ class Builder:
                    "csp": outputs.content_security_policy(site),
                    "dataset_jsonld": lambda lang, url: opendata.dataset_jsonld(site, lang, base_url, url)}
         renderer = render.Renderer(lambda: self.env, site, names, base_url, helpers,
-                                   cache.pages if self.keep else None, templates)
+                                   cache.pages if self.keep else None, templates, inputs)
         pages = site_pages(site)
         makers = render.page_makers(renderer, pages, site.languages)
         if not self.keep:
@@ -119,15 +120,20 @@ class Builder:
             cache.built.used = set(cache.built.entries)
         return Result(site, writer.written)
 
-    def search_data(self, site: Site, names: dict[str, str]) -> dict[str, Callable[[], bytes]]:
+    def search_data(self, site: Site, names: dict[str, str], inputs: LanguageInputs) -> dict[str, Callable[[], bytes]]:
         """The search data of every language, to be made with the pages (in the rendering processes:
         at 10,000 activities it takes half a second). Its file is named by what it is made from (the
-        content, the generator and its libraries), not by its bytes, so that pages can link it first."""
+        shared content files, its languages' texts, the generator and its libraries), not by its
+        bytes, so that pages can link it first; an edit to the English renames only the English one."""
         folds = derive.fold_tables(site, self.cache.converted)
-        inputs = repr((sorted(site.sources.items()), self.generator)).encode("utf-8")
         plain = outputs.plain_text if self.keep else outputs.plain_text.__wrapped__  # serve keeps the texts
-        return {write.name_fingerprinted(names, f"search-{lang.code}.json", digest(inputs + lang.code.encode())):
-                functools.partial(outputs.search_data, site, lang, folds[lang.code], plain) for lang in site.languages}
+        searches = {}
+        for lang in site.languages:
+            texts = [inputs(agency, code) for code in derive.search_languages(site, lang) for agency in site.agencies]
+            made_from = repr((site.shared_sources(), texts, self.generator, lang.code)).encode("utf-8")
+            name = write.name_fingerprinted(names, f"search-{lang.code}.json", digest(made_from))
+            searches[name] = functools.partial(outputs.search_data, site, lang, folds[lang.code], plain)
+        return searches
 
     @functools.cached_property
     def generator(self) -> str:

@@ -19,7 +19,7 @@ from .cache import Store, digest, installed_version
 from .errors import ContentError, Problem, problem
 from .load import format_field, line_of, links_out
 from .model import Language, Site
-from .pages import Page, navigation, url_path
+from .pages import LanguageInputs, Page, in_language, navigation, url_path
 from .text import activity_label, activity_range, agency_label, format_date
 
 if TYPE_CHECKING:  # Jinja is imported when a page is first rendered: a build that renders none skips it
@@ -103,14 +103,15 @@ class Renderer:
     """Renders the pages of one build: knows the site, its assets, its base URL and its templates.
 
     With a page store (serve keeps one), a page whose inputs are unchanged is not rendered again:
-    its inputs are the templates, the base URL, the content files every page uses, the agency
-    files the page declares (Page.agencies), what else it shows (Page.shows), and the asset names
-    it looked up last time."""
+    its inputs are the templates, the base URL, the content files every page uses, what the agency
+    files the page declares (Page.agencies) give its language, what else it shows (Page.shows),
+    and the asset names it looked up last time."""
 
     def __init__(self, make_env: Callable[[], jinja2.Environment], site: Site, assets: dict[str, str],
                  base_url: str, extras: dict[str, Any] | None = None, pages: Store | None = None,
-                 templates: str = ""):
+                 templates: str = "", inputs: LanguageInputs | None = None):
         self._make_env, self.site, self.assets = make_env, site, assets
+        self.inputs = inputs or LanguageInputs(site)
         self.base_url = base_url  # with its final slash (pipeline.with_slash), or ''
 
         self.root_path = urlsplit(self.base_url).path or "/"
@@ -125,9 +126,7 @@ class Renderer:
         self._furnished: dict[tuple[str, str, bool], list[tuple[Markup, dict[str, str], dict[str, str]]]] = {}
 
     def _shared_fingerprint(self, templates: str) -> str:
-        agency_files = {agency.source_file for agency in self.site.agencies}
-        content = sorted((f, key) for f, key in self.site.sources.items() if f not in agency_files)
-        return digest(repr((content, templates, self.base_url)).encode("utf-8"))
+        return digest(repr((self.site.shared_sources(), templates, self.base_url)).encode("utf-8"))
 
     def render(self, page: Page, lang: Language) -> bytes:
         """One page in one language, from the page store when nothing it is made from has changed."""
@@ -160,10 +159,12 @@ class Renderer:
 
     def fingerprint(self, page: Page, lang: Language, *more) -> str:
         """A fingerprint of what a page is made from (besides the assets it names): the templates,
-        the base URL, the content files every page uses, the agency files it declares and what
-        else it shows (Page.shows)."""
-        sources = [self.site.sources.get(agency.source_file) for agency in page.agencies]
-        return digest(repr((self.shared, page.key, lang.code, sources, page.shows, *more)).encode("utf-8"))
+        the base URL, the content files every page uses, and of the agency files it declares and
+        what else it shows (Page.shows) what its language shows: an edit to the English renders
+        only English pages."""
+        agencies = [self.inputs(agency, lang.code) for agency in page.agencies]
+        shows = in_language(page.shows, lang.code)
+        return digest(repr((self.shared, page.key, lang.code, agencies, shows, *more)).encode("utf-8"))
 
     def _render(self, page: Page, lang: Language, used_assets: dict[str, str]) -> bytes:
         """One page in one language; a template mistake is reported like a content mistake, at the

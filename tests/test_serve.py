@@ -111,15 +111,19 @@ def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_matches_a_full_bui
     lists_everything = {page.key for page in site_pages(SITE)
                         if page.kind.agencies == EVERY_AGENCY and not page.kind.per_agency}
     # an activity: the agency's page and the pages that list everything; its name: its neighbours'
-    # pages too, which show it, and the home page, which lists the agencies by name
-    for old, new, shown, home in ((agency.activities[0].title["en"], "Edited in place", SITE.agencies[1:2], set()),
-                                  (agency.name["en"], "Renamed in place", SITE.agencies[0:3], {""})):
+    # pages too, which show it, and the home page, which lists the agencies by name. Only in the
+    # languages that show the text edited: the English alone, or the Chinese and the 繁體 made from it.
+    english, chinese = ["en"], ["zh", "zh-Hant"]
+    for old, new, shown, home, languages in (
+            (agency.activities[0].title["en"], "Edited in place", SITE.agencies[1:2], set(), english),
+            (agency.activities[0].title["zh"], "就地修改", SITE.agencies[1:2], set(), chinese),
+            (agency.name["en"], "Renamed in place", SITE.agencies[0:3], {""}, english)):
         rendered.clear()
         edit(content_copy, old, new)
         builder.build()
         keys = {f"agencies/{a.slug}/" for a in shown} | lists_everything | home
         assert sorted(rendered) == sorted(page.output_path(lang) for page in site_pages(SITE) if page.key in keys
-                                          for lang in SITE.languages)
+                                          for lang in SITE.languages if lang.code in languages)
         build_site(content_copy, tmp_path / "full")
         assert tree_digest(tmp_path / "served") == tree_digest(tmp_path / "full")
 

@@ -729,12 +729,64 @@ def test_asset_names_change_with_their_bytes_and_editors_files_are_left_out(tmp_
     assert fingerprinted_assets(tmp_path)[0]["js/app.js"] == names["js/app.js"]
 
 
+def _garble_other_languages(value, keep: str) -> None:
+    """Every text of the model's part `value` (a dict with an entry per language) made nonsense,
+    but for the language `keep`."""
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(value):
+        for f in fields(value):
+            if f.repr:  # not Activity.agency, the way back up
+                _garble_other_languages(getattr(value, f.name), keep)
+    elif isinstance(value, dict) and keep in value:
+        value.update({code: f"garbled {code}" for code in value if code != keep})
+    elif isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:
+            _garble_other_languages(item, keep)
+
+
+def test_a_page_shows_no_other_language_s_texts_of_an_agency(tmp_path, monkeypatch):
+    """A page is rendered again only when what its own language shows of its agencies changes
+    (pages.in_language), so an edit to the English renders only English pages. That holds while no
+    template shows another language's text of an agency or an activity: with every other
+    language's texts garbled, each language's pages come out byte for byte as before. (A template
+    that must show one declares it in Page.shows, and in_language learns it.) The search data's
+    name is left out: it is an asset, whose name every reuse of a page checks, and the 繁體 search
+    is made from the Chinese texts too."""
+    from sitegen.pages import site_pages
+    from sitegen.pipeline import Builder, Project
+    from sitegen.write import InMemory
+
+    builder = Builder(Project(out=tmp_path / "no-last-site"), keep=False)
+
+    def pages(site) -> dict[str, bytes]:
+        monkeypatch.setattr(builder, "model", lambda: site)
+        writer = InMemory()
+        builder.render(writer)
+        return {path: re.sub(rb"(search-[\w-]+)\.\w+\.json", rb"\1.json", data)
+                for path, data in writer.files.items() if path.endswith(".html")}
+
+    before = pages(builder.model())
+    for lang in SITE.languages:
+        garbled = Builder(Project(), keep=False).model()
+        _garble_other_languages(garbled.agencies, keep=lang.code)
+        assert "garbled" in repr(garbled.agencies[0].name)
+        paths = {page.output_path(lang) for page in site_pages(garbled)}
+        after = pages(garbled)
+        changed = sorted(path for path in paths if after[path] != before[path])
+        assert changed == [], f"{lang.code} pages that show another language's texts: {changed}"
+
+
 def test_the_search_data_is_named_by_what_it_is_made_from(content_copy, tmp_path):
     """Pages link the search data before it is made (it is made beside them), so its name comes
-    from its inputs: the same content gives the same name and bytes, an edit gives a new name,
-    and the activities page links the file that holds the edit."""
+    from its inputs: the same content gives the same name and bytes, an edit gives a new name to
+    the search data of the languages that show the edited text, and the activities page links
+    the file that holds the edit. The 繁體 search is made from the Chinese texts too."""
     def search_files(out: Path) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in (out / "assets").glob("search-*.json")}
+
+    def renamed(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+        return sorted(name.split(".")[0] for name in set(after) - set(before))
 
     build_site(content_copy, tmp_path / "one")
     build_site(content_copy, tmp_path / "two")
@@ -744,10 +796,15 @@ def test_the_search_data_is_named_by_what_it_is_made_from(content_copy, tmp_path
     path.write_text(re.sub(r'(\n      en: ")', r"\1Zanzibar ", path.read_text("utf-8"), count=1), "utf-8")
     build_site(content_copy, tmp_path / "three")
     before, after = search_files(tmp_path / "one"), search_files(tmp_path / "three")
-    assert not set(before) & set(after)
+    assert renamed(before, after) == ["search-en"]
     [english] = [name for name in after if name.startswith("search-en.")]
     assert b"Zanzibar" in after[english]
     assert f"assets/{english}" in (tmp_path / "three" / "en" / "activities" / "index.html").read_text("utf-8")
+    path.write_text(re.sub(r'(\n      zh: ")', r"\1桑给巴尔", path.read_text("utf-8"), count=1), "utf-8")
+    build_site(content_copy, tmp_path / "four")
+    assert renamed(after, search_files(tmp_path / "four")) == ["search-zh", "search-zh-Hant"]
+    build_site(content_copy, tmp_path / "five")
+    assert tree_digest(tmp_path / "four") == tree_digest(tmp_path / "five")
 
 
 # --- Derived languages and search across scripts -----------------------------------------------------
@@ -1710,8 +1767,8 @@ def test_a_failure_in_the_rebuild_loop_is_one_line_and_the_watching_goes_on(tmp_
 def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_clean_build_writes(
         content_copy, tmp_path, monkeypatch):
     """An edit to an activity renders its agency's page and the pages that list every activity; an
-    edit to the agency's name also its neighbours' pages and the home page, which show it. Nothing
-    else."""
+    edit to the agency's name also its neighbours' pages and the home page, which show it. Only
+    in the languages that show the edited text (the 繁體 is made from the Chinese). Nothing else."""
     from sitegen.pages import site_pages
 
     out, cache = tmp_path / "site", tmp_path / "cache"
@@ -1720,14 +1777,18 @@ def test_a_build_renders_only_the_pages_whose_inputs_changed_and_writes_what_a_c
     build_site(content_copy, out, cache=cache)
     assert rendered == []
     path = sorted((content_copy / "agencies").glob("*.yaml"))[5]
-    for edit, neighbours_too in ((r"(\n      en: \")", False), (r"(\n  en: \")", True)):  # a title, the name
-        path.write_text(re.sub(edit, r"\1Edited ", path.read_text("utf-8"), count=1), "utf-8")
+    for edit, text, neighbours_too, languages in (
+            (r"(\n      en: \")", "Edited ", False, {"en"}),  # an activity's title
+            (r"(\n      zh: \")", "改", False, {"zh", "zh-Hant"}),
+            (r"(\n  en: \")", "Edited ", True, {"en"})):  # the agency's name
+        path.write_text(re.sub(edit, rf"\1{text}", path.read_text("utf-8"), count=1), "utf-8")
         rendered.clear()
         result = build_site(content_copy, out, cache=cache)
         i = next(i for i, a in enumerate(result.site.agencies) if a.source_file == str(path.resolve()))
         shown = {result.site.agencies[j].slug for j in ((i - 1, i, i + 1) if neighbours_too else (i,))}
         expected = {page.output_path(lang) for page in site_pages(result.site) for lang in result.site.languages
-                    if shown & {agency.slug for agency in page.agencies} or (neighbours_too and page.key == "")}
+                    if lang.code in languages and (shown & {agency.slug for agency in page.agencies}
+                                                   or (neighbours_too and page.key == ""))}
         assert sorted(rendered) == sorted(expected)
         build_site(content_copy, tmp_path / "clean")
         assert tree_digest(out) == tree_digest(tmp_path / "clean")
