@@ -6,6 +6,7 @@ its template (and its words in site.yaml).
 What a template may use is listed in docs/templates.md."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -147,13 +148,21 @@ def in_language(value: Any, code: str) -> Any:
     plain values: every field, but of each text (a dict with an entry per language) only that
     language's. A page shows no other language's texts, so an edit to the English leaves the
     Chinese pages as they are (tests/test_units.py checks that the templates keep to this)."""
-    if is_dataclass(value):  # not Activity.agency, the way back up (repr=False)
-        return tuple(in_language(getattr(value, f.name), code) for f in fields(value) if f.repr)
+    if isinstance(value, (str, int)) or value is None:
+        return value
     if isinstance(value, dict):
         return value[code] if code in value else tuple((k, in_language(v, code)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return tuple(in_language(item, code) for item in value)
+    if is_dataclass(value):
+        return tuple(in_language(getattr(value, name), code) for name in _shown_fields(type(value)))
     return value
+
+
+@functools.lru_cache(maxsize=None)
+def _shown_fields(kind: type) -> tuple[str, ...]:
+    """A model class's fields, but the way back up (Activity.agency, which has repr=False)."""
+    return tuple(f.name for f in fields(kind) if f.repr)
 
 
 class LanguageInputs:
