@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # Jinja is imported when a page is first rendered: a build th
 _IMAGE = re.compile(r'<img src="([^"]*)"')
 
 
+@functools.lru_cache(maxsize=8192)  # 30 links a page, most of them the same from every page in a folder
 def relative(from_dir: str, target: str) -> str:
     """A relative link from a page's folder ('en/agencies/x/') to a path inside site/ ('' is the
     root; a trailing slash means a folder). Pure string work: called thousands of times a build."""

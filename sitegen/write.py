@@ -231,8 +231,11 @@ def _link_if_same(previous: Path, new: Path, data: bytes) -> bool:
         status = os.fstat(file.fileno())
         if not stat.S_ISREG(status.st_mode) or stat.S_IMODE(status.st_mode) != 0o644 or status.st_size != len(data):
             return False
-        view, step = memoryview(data), 1 << 20  # compared a megabyte at a time: a page can be 17 MB
-        if any(file.read(step) != view[start:start + step] for start in range(0, len(data), step)):
+        step = 1 << 20  # compared a megabyte at a time: a page can be 17 MB
+        if len(data) <= step:
+            if file.read() != data:
+                return False
+        elif any(file.read(step) != memoryview(data)[start:start + step] for start in range(0, len(data), step)):
             return False
         try:
             os.link(previous, new, follow_symlinks=False)
